@@ -1,0 +1,59 @@
+// The one Config of a run: defaults here, then a TOML file, then command-line flags,
+// validated in one place. No torch here, so this compiles fast and tests cheaply.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hogwild {
+
+struct Config {
+  std::string dataset = "mnist";  // mnist | fashion-mnist
+  std::string data_dir;           // empty: <project>/data/<dataset>
+  int64_t procs = 2;              // worker processes
+  int64_t threads = 0;            // intra-op threads per worker; 0: max(1, cores / procs)
+  int64_t epochs = 15;
+  int64_t batch_size = 256;       // per worker and step
+  double lr = 0.01;
+  double momentum = 0.9;
+  int64_t seed = 1;
+  int64_t train_limit = 0;        // use only the first N training images; 0: all
+  int64_t test_limit = 0;         // use only the first N test images; 0: all
+  int64_t eval_batch_size = 1000;
+  bool drop_last = false;         // DistributedSampler's drop_last instead of padding
+  std::string metrics_out;        // JSON metrics file; empty: none
+  std::string config_file;        // where the file values came from (informational)
+};
+
+// Upper bounds that "absurdly large" values hit.
+inline constexpr int64_t kMaxProcs = 256;
+inline constexpr int64_t kMaxThreads = 256;
+
+// One configurable field, for printing the effective configuration and writing it as JSON.
+struct ConfigEntry {
+  std::string key;    // as in the TOML file (snake_case); the flag is --key-with-dashes
+  std::string value;  // formatted for humans and JSON ("" quoted strings not included)
+  bool is_string;
+};
+
+// Parses argv. Returns false when --help was asked for (help text is in `help_text`).
+// Throws InputError naming the flag, file, key or value on any problem.
+bool parse_command_line(int argc, const char* const* argv, Config& config, std::string* help_text);
+
+// Applies the keys of a TOML file onto `config`. Unknown keys and wrong types are errors.
+void apply_toml_file(const std::string& path, Config& config);
+
+// Throws InputError for the first invalid value, naming the field.
+void validate(const Config& config);
+
+// Intra-op threads each worker gets: --threads, else max(1, cores / procs).
+int64_t threads_per_worker(const Config& config, int64_t cores);
+
+// Directory holding the dataset's IDX files.
+std::string resolved_data_dir(const Config& config);
+
+// Every field in declaration order, for the start-up table and the JSON document.
+std::vector<ConfigEntry> config_entries(const Config& config);
+
+}  // namespace hogwild

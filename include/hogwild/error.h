@@ -1,0 +1,24 @@
+// Exception types. Every error the user can cause is an InputError (exit code 2);
+// anything else that stops a run (fork failed, a worker died) is a plain Error (exit code 1).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace hogwild {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Bad flags, bad config files, missing or corrupt data files.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+// "<what>: <strerror(errno)>" for failed system calls.
+std::string system_error_text(const std::string& what, int errnum);
+
+}  // namespace hogwild

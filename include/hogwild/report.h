@@ -1,0 +1,49 @@
+// What a run tells people (one line per rank and epoch, a summary) and tools (a JSON file).
+// The parent does all printing, so lines never interleave.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hogwild/config.h"
+#include "hogwild/metrics.h"
+
+namespace hogwild {
+
+struct EpochRecord {
+  int64_t rank = 0;
+  int64_t epoch = 0;  // 1-based
+  Totals totals;
+  double seconds = 0;
+  double samples_per_second() const { return seconds > 0 ? double(totals.samples) / seconds : 0; }
+};
+
+struct RunRecord {
+  Config config;
+  int64_t cores = 0;
+  int64_t threads_per_worker = 0;
+  int64_t train_size = 0;
+  int64_t test_size = 0;
+  int64_t parameters = 0;
+  int64_t segment_bytes = 0;
+  std::vector<EpochRecord> epochs;
+  Totals test;
+  double load_seconds = 0;
+  double train_seconds = 0;  // fork of the first worker to exit of the last
+  double eval_seconds = 0;
+  double total_seconds = 0;  // start of the program to the end of evaluation
+
+  int64_t trained_samples() const;
+  double samples_per_second() const;  // all ranks together, over train_seconds
+};
+
+std::string format_config(const Config& config, int64_t cores, int64_t threads_per_worker);
+std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
+std::string format_summary(const RunRecord& run);
+
+// The whole run as one JSON document, written to a temporary file and renamed into place.
+std::string metrics_json(const RunRecord& run);
+void write_metrics_json(const std::string& path, const RunRecord& run);
+
+}  // namespace hogwild

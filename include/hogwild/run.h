@@ -1,0 +1,16 @@
+// One Hogwild run from start to end: load data -> build model -> share parameters -> fork
+// workers -> join -> evaluate -> report. Used by hogwild_train's main().
+#pragma once
+
+#include <cstdio>
+
+#include "hogwild/config.h"
+#include "hogwild/report.h"
+
+namespace hogwild {
+
+// Prints progress to `out` and returns the record (also written to config.metrics_out).
+// Call it at most once per process, before any other multi-threaded ATen work: it forks.
+RunRecord run_hogwild(const Config& config, std::FILE* out);
+
+}  // namespace hogwild

@@ -1,0 +1,43 @@
+// The training step, one rank's epochs, and evaluation. Knows nothing of processes or
+// shared memory: it trains whatever parameters the model holds, which is what lets the
+// same code serve Hogwild workers now and an MPI mode later.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "hogwild/dataset.h"
+#include "hogwild/metrics.h"
+#include "hogwild/model.h"
+#include "hogwild/partition.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace hogwild {
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t batch_size = 256;
+  double lr = 0.01;
+  double momentum = 0.9;
+  uint64_t seed = 1;  // dropout RNG of rank r is seeded seed + r
+};
+
+// One pass over `indices` of `data` in batches, one optimizer step per batch.
+Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
+                   const std::vector<int64_t>& indices, int64_t batch_size);
+
+// Called after each epoch (1-based) with that epoch's totals and its wall time.
+using EpochCallback = std::function<void(int64_t epoch, const Totals& totals, double seconds)>;
+
+// Everything rank `rank` does: its own momentum SGD and RNG, then each epoch over its
+// partition. The model's parameters may be shared with other ranks; no locks are taken.
+void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
+                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch);
+
+// Loss and accuracy over the whole data set, in eval mode and without gradients.
+Totals evaluate(MnistNet& model, const Dataset& data, int64_t batch_size);
+
+}  // namespace hogwild

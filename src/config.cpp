@@ -1,0 +1,227 @@
+#include "hogwild/config.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <toml++/toml.h>
+#include <variant>
+
+#include "hogwild/error.h"
+
+#ifndef HOGWILD_DATA_ROOT
+#define HOGWILD_DATA_ROOT "data"
+#endif
+
+namespace hogwild {
+namespace {
+
+using Member = std::variant<std::string Config::*, int64_t Config::*, double Config::*, bool Config::*>;
+
+struct Field {
+  const char* key;
+  const char* help;
+  Member member;
+};
+
+// The single table behind the TOML keys, the flags, --help and the printed configuration.
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = {
+      {"dataset", "mnist or fashion-mnist", &Config::dataset},
+      {"data_dir", "directory with the IDX files (raw or .gz); empty: <project>/data/<dataset>",
+       &Config::data_dir},
+      {"procs", "worker processes", &Config::procs},
+      {"threads", "intra-op threads per worker; 0: max(1, cores / procs)", &Config::threads},
+      {"epochs", "passes over the training set", &Config::epochs},
+      {"batch_size", "samples per step and worker", &Config::batch_size},
+      {"lr", "SGD learning rate", &Config::lr},
+      {"momentum", "SGD momentum, in [0, 1)", &Config::momentum},
+      {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
+       &Config::seed},
+      {"train_limit", "use only the first N training images; 0: all", &Config::train_limit},
+      {"test_limit", "use only the first N test images; 0: all", &Config::test_limit},
+      {"eval_batch_size", "batch size for evaluating the test set", &Config::eval_batch_size},
+      {"drop_last", "drop the tail so partitions are equal, instead of padding",
+       &Config::drop_last},
+      {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
+  };
+  return table;
+}
+
+std::string flag_name(const char* key) {
+  std::string flag = std::string("--") + key;
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
+std::string format_value(const Config& config, const Member& member) {
+  return std::visit(
+      [&](auto pointer) -> std::string {
+        const auto& value = config.*pointer;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::string>) return value;
+        else return fmt::format("{}", value);
+      },
+      member);
+}
+
+}  // namespace
+
+void apply_toml_file(const std::string& path, Config& config) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw InputError(fmt::format("config file {}: not found or not a regular file", path));
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw InputError(fmt::format("config file {}:{}:{}: {}", path, where.line, where.column,
+                                 e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    const Field* field = nullptr;
+    for (const Field& f : fields()) {
+      if (key.str() == f.key) field = &f;
+    }
+    if (field == nullptr) {
+      throw InputError(fmt::format("config file {}: unknown key '{}' (see --help for the keys)",
+                                   path, key.str()));
+    }
+    const auto wrong_type = [&](const char* expected) {
+      return InputError(fmt::format("config file {}: key '{}' must be {}", path, key.str(),
+                                    expected));
+    };
+    std::visit(
+        [&](auto pointer) {
+          auto& target = config.*pointer;
+          using T = std::decay_t<decltype(target)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            if (!node.is_boolean()) throw wrong_type("true or false");
+            target = *node.template value<bool>();
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            if (!node.is_string()) throw wrong_type("a string");
+            target = *node.template value<std::string>();
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            if (!node.is_integer()) throw wrong_type("an integer");
+            target = *node.template value<int64_t>();
+          } else {
+            if (!node.is_number()) throw wrong_type("a number");
+            target = *node.template value<double>();
+          }
+        },
+        field->member);
+  }
+  config.config_file = path;
+}
+
+bool parse_command_line(int argc, const char* const* argv, Config& config,
+                        std::string* help_text) {
+  CLI::App app{"Hogwild! training of the seed CNN on MNIST-style data, lock-free, over POSIX "
+               "shared memory.",
+               "hogwild_train"};
+  app.get_formatter()->column_width(34);
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML file with any of the keys below (flags win)")
+      ->check(CLI::ExistingFile);
+
+  // Flags bind to a copy of the defaults so --help shows them; only flags given on the
+  // command line are copied over the file's values afterwards.
+  Config from_cli;
+  std::vector<std::pair<CLI::Option*, const Field*>> options;
+  for (const Field& field : fields()) {
+    CLI::Option* option = std::visit(
+        [&](auto pointer) -> CLI::Option* {
+          using T = std::decay_t<decltype(from_cli.*pointer)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help)
+                ->type_name("BOOL");
+          } else {
+            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help);
+          }
+        },
+        field.member);
+    option->default_str(format_value(from_cli, field.member));
+    options.emplace_back(option, &field);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    if (help_text != nullptr) *help_text = app.help();
+    return false;
+  } catch (const CLI::ParseError& e) {
+    throw InputError(fmt::format("{} (see --help)", e.what()));
+  }
+
+  if (!config_path.empty()) apply_toml_file(config_path, config);
+  for (const auto& [option, field] : options) {
+    if (option->count() == 0) continue;
+    std::visit([&](auto pointer) { config.*pointer = from_cli.*pointer; }, field->member);
+  }
+  return true;
+}
+
+void validate(const Config& c) {
+  const auto fail = [](const char* key, const std::string& value, const std::string& rule) {
+    throw InputError(
+        fmt::format("invalid {} = {}: {} ({} / config key '{}')", key, value, rule,
+                    flag_name(key), key));
+  };
+  if (c.dataset != "mnist" && c.dataset != "fashion-mnist") {
+    fail("dataset", "'" + c.dataset + "'", "must be mnist or fashion-mnist");
+  }
+  if (c.procs < 1 || c.procs > kMaxProcs) {
+    fail("procs", std::to_string(c.procs), fmt::format("must be between 1 and {}", kMaxProcs));
+  }
+  if (c.threads < 0 || c.threads > kMaxThreads) {
+    fail("threads", std::to_string(c.threads),
+         fmt::format("must be between 0 (automatic) and {}", kMaxThreads));
+  }
+  if (c.epochs < 1 || c.epochs > 100000) {
+    fail("epochs", std::to_string(c.epochs), "must be between 1 and 100000");
+  }
+  if (c.batch_size < 1 || c.batch_size > (1 << 20)) {
+    fail("batch_size", std::to_string(c.batch_size), "must be between 1 and 1048576");
+  }
+  if (c.eval_batch_size < 1 || c.eval_batch_size > (1 << 20)) {
+    fail("eval_batch_size", std::to_string(c.eval_batch_size), "must be between 1 and 1048576");
+  }
+  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) {
+    fail("lr", fmt::format("{}", c.lr), "must be a finite number greater than 0");
+  }
+  if (!(c.momentum >= 0.0 && c.momentum < 1.0)) {
+    fail("momentum", fmt::format("{}", c.momentum), "must be in [0, 1)");
+  }
+  if (c.seed < 0) fail("seed", std::to_string(c.seed), "must be 0 or greater");
+  if (c.train_limit < 0) {
+    fail("train_limit", std::to_string(c.train_limit), "must be 0 (all) or greater");
+  }
+  if (c.test_limit < 0) {
+    fail("test_limit", std::to_string(c.test_limit), "must be 0 (all) or greater");
+  }
+}
+
+int64_t threads_per_worker(const Config& config, int64_t cores) {
+  if (config.threads > 0) return config.threads;
+  return std::max<int64_t>(1, cores / config.procs);
+}
+
+std::string resolved_data_dir(const Config& config) {
+  if (!config.data_dir.empty()) return config.data_dir;
+  return std::string(HOGWILD_DATA_ROOT) + "/" + config.dataset;
+}
+
+std::vector<ConfigEntry> config_entries(const Config& config) {
+  std::vector<ConfigEntry> entries;
+  for (const Field& field : fields()) {
+    const bool is_string = std::holds_alternative<std::string Config::*>(field.member);
+    entries.push_back({field.key, format_value(config, field.member), is_string});
+  }
+  return entries;
+}
+
+}  // namespace hogwild

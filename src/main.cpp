@@ -1,0 +1,39 @@
+// hogwild_train: parse, run, and turn exceptions into one line on stderr and an exit code.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+#include "hogwild/config.h"
+#include "hogwild/error.h"
+#include "hogwild/run.h"
+
+namespace {
+
+// Library errors (LibTorch's in particular) can span lines; the user gets the first.
+std::string first_line(const char* text) {
+  std::string line(text);
+  return line.substr(0, line.find('\n'));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    hogwild::Config config;
+    std::string help;
+    if (!hogwild::parse_command_line(argc, argv, config, &help)) {
+      fmt::print("{}", help);
+      return 0;
+    }
+    hogwild::validate(config);
+    hogwild::run_hogwild(config, stdout);
+    return 0;
+  } catch (const hogwild::InputError& e) {
+    fmt::print(stderr, "hogwild_train: error: {}\n", first_line(e.what()));
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hogwild_train: error: {}\n", first_line(e.what()));
+    return 1;
+  }
+}

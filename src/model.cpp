@@ -1,0 +1,26 @@
+#include "hogwild/model.h"
+
+#include <torch/torch.h>
+
+namespace hogwild {
+
+namespace nn = torch::nn;
+
+MnistNetImpl::MnistNetImpl()
+    : conv1_(register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 16, 5).padding(1)))),
+      conv2_(register_module("conv2", nn::Conv2d(nn::Conv2dOptions(16, 64, 5)))),
+      fc1_(register_module("fc1", nn::Linear(64, 32))),
+      fc2_(register_module("fc2", nn::Linear(32, 10))) {}
+
+torch::Tensor MnistNetImpl::forward(torch::Tensor x) {
+  x = torch::max_pool2d(torch::relu(conv1_->forward(x)), /*kernel_size=*/2, /*stride=*/2,
+                        /*padding=*/1);
+  x = torch::max_pool2d(torch::relu(conv2_->forward(x)), /*kernel_size=*/2, /*stride=*/2);
+  x = torch::dropout(x, /*p=*/0.5, /*train=*/is_training());
+  x = torch::max_pool2d(x, /*kernel_size=*/5, /*stride=*/1);
+  x = x.flatten(/*start_dim=*/1);
+  x = torch::relu(fc1_->forward(x));
+  return fc2_->forward(x);
+}
+
+}  // namespace hogwild

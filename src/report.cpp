@@ -1,0 +1,109 @@
+#include "hogwild/report.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "hogwild/error.h"
+
+namespace hogwild {
+
+int64_t RunRecord::trained_samples() const {
+  int64_t samples = 0;
+  for (const auto& e : epochs) samples += e.totals.samples;
+  return samples;
+}
+
+double RunRecord::samples_per_second() const {
+  return train_seconds > 0 ? double(trained_samples()) / train_seconds : 0.0;
+}
+
+std::string format_config(const Config& config, int64_t cores, int64_t threads_per_worker) {
+  std::string text = fmt::format("configuration{}:\n",
+                                 config.config_file.empty() ? "" : " (" + config.config_file + " + flags)");
+  for (const auto& entry : config_entries(config)) {
+    std::string value = entry.value;
+    if (entry.key == "data_dir") value = resolved_data_dir(config);
+    if (entry.key == "threads") {
+      value = fmt::format("{}{}", threads_per_worker, config.threads == 0 ? " (auto: cores / procs)" : "");
+    }
+    if (entry.key == "metrics_out" && value.empty()) value = "(none)";
+    text += fmt::format("  {:<16} {}\n", entry.key, value);
+  }
+  text += fmt::format("  {:<16} {}\n", "cores", cores);
+  return text;
+}
+
+std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t procs) {
+  const int rank_width = int(fmt::formatted_size("{}", procs - 1));
+  const int epoch_width = int(fmt::formatted_size("{}", epochs));
+  return fmt::format("epoch {:>{}}/{}  rank {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s",
+                     r.epoch, epoch_width, epochs, r.rank, rank_width, r.totals.mean_loss(),
+                     r.totals.accuracy(), r.samples_per_second(), r.seconds);
+}
+
+std::string format_summary(const RunRecord& run) {
+  return fmt::format(
+      "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
+      "time: training {:.1f} s ({:.0f} samples/s over {} procs x {} threads), evaluation {:.1f} s, "
+      "total {:.1f} s\n",
+      run.test.mean_loss(), run.test.accuracy(), run.test.correct, run.test.samples,
+      run.train_seconds, run.samples_per_second(), run.config.procs, run.threads_per_worker,
+      run.eval_seconds, run.total_seconds);
+}
+
+std::string metrics_json(const RunRecord& run) {
+  using nlohmann::json;
+  json config = json::object();
+  for (const auto& entry : config_entries(run.config)) {
+    if (entry.is_string) config[entry.key] = entry.value;
+    else config[entry.key] = json::parse(entry.value);
+  }
+  config["data_dir"] = resolved_data_dir(run.config);
+  config["config_file"] = run.config.config_file;
+  json epochs = json::array();
+  for (const auto& e : run.epochs) {
+    epochs.push_back({{"epoch", e.epoch},
+                      {"rank", e.rank},
+                      {"samples", e.totals.samples},
+                      {"loss", e.totals.mean_loss()},
+                      {"accuracy", e.totals.accuracy()},
+                      {"seconds", e.seconds},
+                      {"samples_per_second", e.samples_per_second()}});
+  }
+  json doc = {
+      {"config", config},
+      {"machine", {{"cores", run.cores}}},
+      {"threads_per_worker", run.threads_per_worker},
+      {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
+      {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},
+      {"epochs", epochs},
+      {"test", {{"loss", run.test.mean_loss()}, {"accuracy", run.test.accuracy()},
+                {"correct", run.test.correct}, {"samples", run.test.samples}}},
+      {"timings", {{"load_seconds", run.load_seconds}, {"train_seconds", run.train_seconds},
+                   {"eval_seconds", run.eval_seconds}, {"total_seconds", run.total_seconds}}},
+      {"throughput", {{"trained_samples", run.trained_samples()},
+                      {"samples_per_second", run.samples_per_second()}}},
+  };
+  return doc.dump(2) + "\n";
+}
+
+void write_metrics_json(const std::string& path, const RunRecord& run) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) throw InputError(system_error_text(fmt::format("--metrics-out {}", path), errno));
+    out << metrics_json(run);
+    out.close();
+    if (!out) throw Error(system_error_text(fmt::format("writing {}", temporary), errno));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(temporary.c_str());
+    throw Error(system_error_text(fmt::format("renaming {} to {}", temporary, path), err));
+  }
+}
+
+}  // namespace hogwild

@@ -1,0 +1,117 @@
+#include "hogwild/run.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "hogwild/dataset.h"
+#include "hogwild/error.h"
+#include "hogwild/model.h"
+#include "hogwild/partition.h"
+#include "hogwild/shared_parameters.h"
+#include "hogwild/supervisor.h"
+#include "hogwild/trainer.h"
+
+namespace hogwild {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Fail now, not after an hour of training, when the metrics file cannot be written.
+void check_writable(const std::string& path) {
+  if (path.empty()) return;
+  const std::string probe = path + ".tmp";
+  std::ofstream out(probe, std::ios::trunc);
+  if (!out) throw InputError(system_error_text(fmt::format("--metrics-out {}: cannot write", path), errno));
+  out.close();
+  std::remove(probe.c_str());
+}
+
+}  // namespace
+
+RunRecord run_hogwild(const Config& config, std::FILE* out) {
+  const auto started = Clock::now();
+  // Fork safety: a child forked after the parent ran an OpenMP region with several threads
+  // can hang. The parent uses one thread; each worker sets its own count after fork().
+  at::set_num_threads(1);
+
+  RunRecord run;
+  run.config = config;
+  run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
+  run.threads_per_worker = threads_per_worker(config, run.cores);
+  fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
+  check_writable(config.metrics_out);
+
+  const std::string dir = resolved_data_dir(config);
+  const Dataset train = load_dataset(dir, "train", config.train_limit);
+  const Dataset test = load_dataset(dir, "t10k", config.test_limit);
+  run.train_size = train.size();
+  run.test_size = test.size();
+  run.load_seconds = seconds_since(started);
+  const StridedPartition partition(train.size(), config.procs, uint64_t(config.seed),
+                                   /*shuffle=*/true, config.drop_last);
+  fmt::print(out, "data: {} training images ({} per rank and epoch), {} test images, from {} ({:.1f} s)\n",
+             train.size(), partition.samples_per_rank(), test.size(), dir, run.load_seconds);
+
+  torch::manual_seed(uint64_t(config.seed));
+  MnistNet model;
+  SharedParameters shared(*model);
+  // Workers inherit the mapping through fork(), so the name is no longer needed: unlinking
+  // now means nothing is left in /dev/shm whatever happens to any process from here on.
+  shared.segment().unlink();
+  run.parameters = int64_t(shared.parameter_count());
+  run.segment_bytes = int64_t(shared.segment().size());
+  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} workers x {} threads\n",
+             run.parameters, run.segment_bytes, config.procs, run.threads_per_worker);
+  std::fflush(out);
+
+  const TrainOptions options{config.epochs, config.batch_size, config.lr, config.momentum,
+                             uint64_t(config.seed)};
+  const int64_t threads = run.threads_per_worker;
+  const auto train_started = Clock::now();
+  {
+    WorkerGroup workers(int(config.procs), [&](int rank, ReportChannel& channel) {
+      at::set_num_threads(int(threads));
+      train_rank(model, train, partition, options, rank,
+                 [&](int64_t epoch, const Totals& totals, double seconds) {
+                   WorkerReport report;
+                   report.rank = rank;
+                   report.epoch = int32_t(epoch);
+                   report.samples = totals.samples;
+                   report.correct = totals.correct;
+                   report.loss_sum = totals.loss_sum;
+                   report.seconds = seconds;
+                   channel.send(report);
+                 });
+    });
+    workers.join([&](const WorkerReport& report) {
+      EpochRecord record{report.rank, report.epoch,
+                         Totals{report.samples, report.correct, report.loss_sum}, report.seconds};
+      run.epochs.push_back(record);
+      fmt::print(out, "{}\n", format_epoch_line(record, config.epochs, config.procs));
+      std::fflush(out);
+    });
+  }
+  run.train_seconds = seconds_since(train_started);
+
+  const auto eval_started = Clock::now();
+  run.test = evaluate(model, test, config.eval_batch_size);
+  run.eval_seconds = seconds_since(eval_started);
+  run.total_seconds = seconds_since(started);
+  fmt::print(out, "{}", format_summary(run));
+  if (!config.metrics_out.empty()) {
+    write_metrics_json(config.metrics_out, run);
+    fmt::print(out, "metrics: {}\n", config.metrics_out);
+  }
+  std::fflush(out);
+  return run;
+}
+
+}  // namespace hogwild

@@ -1,0 +1,70 @@
+#include "hogwild/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+namespace hogwild {
+namespace {
+
+Totals batch_totals(const torch::Tensor& logits, const torch::Tensor& labels,
+                    const torch::Tensor& loss) {
+  Totals totals;
+  totals.samples = labels.size(0);
+  totals.correct = logits.argmax(1).eq(labels).sum().item<int64_t>();
+  totals.loss_sum = loss.item<double>() * double(totals.samples);
+  return totals;
+}
+
+}  // namespace
+
+Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
+                   const std::vector<int64_t>& indices, int64_t batch_size) {
+  model->train();
+  Totals totals;
+  const auto all = torch::from_blob(const_cast<int64_t*>(indices.data()),
+                                    {int64_t(indices.size())}, torch::kInt64);
+  for (int64_t start = 0; start < int64_t(indices.size()); start += batch_size) {
+    const auto batch = all.slice(0, start, std::min<int64_t>(start + batch_size, indices.size()));
+    const auto images = data.images.index_select(0, batch);
+    const auto labels = data.labels.index_select(0, batch);
+    optimizer.zero_grad();
+    const auto logits = model->forward(images);
+    const auto loss = torch::nn::functional::cross_entropy(logits, labels);
+    loss.backward();
+    optimizer.step();  // writes the (possibly shared) parameters in place, without locks
+    totals += batch_totals(logits.detach(), labels, loss.detach());
+  }
+  return totals;
+}
+
+void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
+                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch) {
+  torch::manual_seed(options.seed + uint64_t(rank));
+  // Each rank's own optimizer, so momentum buffers are private to the rank.
+  torch::optim::SGD optimizer(model->parameters(),
+                              torch::optim::SGDOptions(options.lr).momentum(options.momentum));
+  for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    const Totals totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch),
+                                      options.batch_size);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    on_epoch(epoch + 1, totals, took.count());
+  }
+}
+
+Totals evaluate(MnistNet& model, const Dataset& data, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  Totals totals;
+  for (int64_t start = 0; start < data.size(); start += batch_size) {
+    const int64_t end = std::min(start + batch_size, data.size());
+    const auto images = data.images.slice(0, start, end);
+    const auto labels = data.labels.slice(0, start, end);
+    const auto logits = model->forward(images);
+    totals += batch_totals(logits, labels, torch::nn::functional::cross_entropy(logits, labels));
+  }
+  return totals;
+}
+
+}  // namespace hogwild

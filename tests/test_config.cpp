@@ -1,0 +1,161 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "hogwild/config.h"
+#include "hogwild/error.h"
+#include "test_support.h"
+
+using namespace hogwild;
+using hogwild::testing::TempDir;
+
+namespace {
+
+// Parses a command line (argv[0] added) into `config`; returns false for --help.
+bool parse(std::vector<std::string> args, Config& config, std::string* help = nullptr) {
+  args.insert(args.begin(), "hogwild_train");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_command_line(int(argv.size()), argv.data(), config, help);
+}
+
+Config parsed(const std::vector<std::string>& args) {
+  Config config;
+  parse(args, config);
+  validate(config);
+  return config;
+}
+
+std::string write_toml(const TempDir& dir, const std::string& text) {
+  const std::string path = dir.file("config.toml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the seed's recipe") {
+  const Config config = parsed({});
+  CHECK(config.dataset == "mnist");
+  CHECK(config.procs == 2);
+  CHECK(config.epochs == 15);
+  CHECK(config.batch_size == 256);
+  CHECK(config.lr == doctest::Approx(0.01));
+  CHECK(config.momentum == doctest::Approx(0.9));
+  CHECK(config.threads == 0);
+  CHECK(config.train_limit == 0);
+  CHECK(config.metrics_out.empty());
+}
+
+TEST_CASE("flags override the file, the file overrides the defaults") {
+  TempDir dir;
+  const auto path = write_toml(dir, "procs = 4\nepochs = 3\nlr = 0.05\ndataset = \"fashion-mnist\"\n"
+                                    "drop_last = true\nmomentum = 0\n");
+  const Config config = parsed({"--config", path, "--procs", "3", "--batch-size", "64"});
+  CHECK(config.procs == 3);           // flag beats file
+  CHECK(config.epochs == 3);          // file beats default
+  CHECK(config.lr == doctest::Approx(0.05));
+  CHECK(config.momentum == 0.0);      // an integer is accepted for a float key
+  CHECK(config.batch_size == 64);     // flag beats default
+  CHECK(config.dataset == "fashion-mnist");
+  CHECK(config.drop_last);
+  CHECK(config.config_file == path);
+}
+
+TEST_CASE("a flag given with the default value still beats the file") {
+  TempDir dir;
+  const auto path = write_toml(dir, "procs = 4\n");
+  CHECK(parsed({"--config", path, "--procs", "2"}).procs == 2);
+}
+
+TEST_CASE("--help lists every option with its default") {
+  Config config;
+  std::string help;
+  CHECK_FALSE(parse({"--help"}, config, &help));
+  for (const auto* text : {"--config", "--procs", "--epochs", "--batch-size", "--lr", "--momentum",
+                           "--seed", "--threads", "--dataset", "--data-dir", "--train-limit",
+                           "--test-limit", "--metrics-out", "--drop-last"}) {
+    CAPTURE(text);
+    CHECK(help.find(text) != std::string::npos);
+  }
+  CHECK(help.find("256") != std::string::npos);   // batch size default
+  CHECK(help.find("0.9") != std::string::npos);   // momentum default
+}
+
+TEST_CASE("invalid values are rejected with the field named") {
+  const auto rejects = [](const std::vector<std::string>& args, const std::string& message) {
+    CAPTURE(message);
+    Config config;
+    CHECK_THROWS_WITH_AS(
+        {
+          parse(args, config);
+          validate(config);
+        },
+        doctest::Contains(message.c_str()), InputError);
+  };
+  rejects({"--procs", "0"}, "invalid procs = 0: must be between 1 and 256 (--procs");
+  rejects({"--procs", "-1"}, "invalid procs = -1");
+  rejects({"--procs", "abc"}, "--procs");
+  rejects({"--procs", "1000000"}, "invalid procs = 1000000");
+  rejects({"--procs", "99999999999999999999"}, "--procs");
+  rejects({"--batch-size", "0"}, "invalid batch_size = 0");
+  rejects({"--lr", "0"}, "invalid lr = 0: must be a finite number greater than 0");
+  rejects({"--lr", "-0.1"}, "invalid lr = -0.1");
+  rejects({"--lr", "nan"}, "invalid lr");
+  rejects({"--epochs", "0"}, "invalid epochs = 0");
+  rejects({"--momentum", "1"}, "invalid momentum = 1");
+  rejects({"--threads", "-2"}, "invalid threads = -2");
+  rejects({"--dataset", "cifar"}, "invalid dataset = 'cifar': must be mnist or fashion-mnist");
+  rejects({"--train-limit", "-5"}, "invalid train_limit = -5");
+  rejects({"--seed", "-1"}, "invalid seed = -1");
+  rejects({"--no-such-flag"}, "no-such-flag");
+  rejects({"--config", "/nonexistent/x.toml"}, "/nonexistent/x.toml");
+}
+
+TEST_CASE("bad config files are rejected naming the file and key") {
+  TempDir dir;
+  Config config;
+  const auto path_unknown = write_toml(dir, "procs = 2\nprocesses = 4\n");
+  CHECK_THROWS_WITH_AS(apply_toml_file(path_unknown, config),
+                       doctest::Contains("unknown key 'processes'"), InputError);
+  const auto path_type = write_toml(dir, "procs = \"four\"\n");
+  CHECK_THROWS_WITH_AS(apply_toml_file(path_type, config),
+                       doctest::Contains("key 'procs' must be an integer"), InputError);
+  const auto path_float = write_toml(dir, "epochs = 1.5\n");
+  CHECK_THROWS_WITH_AS(apply_toml_file(path_float, config),
+                       doctest::Contains("key 'epochs' must be an integer"), InputError);
+  const auto path_bool = write_toml(dir, "drop_last = 1\n");
+  CHECK_THROWS_WITH_AS(apply_toml_file(path_bool, config),
+                       doctest::Contains("key 'drop_last' must be true or false"), InputError);
+  const auto path_syntax = write_toml(dir, "procs = = 2\n");
+  CHECK_THROWS_WITH_AS(apply_toml_file(path_syntax, config),
+                       doctest::Contains((path_syntax + ":1:").c_str()), InputError);
+  CHECK_THROWS_WITH_AS(apply_toml_file(dir.path(), config), doctest::Contains("not a regular file"),
+                       InputError);
+  const auto path_bad_value = write_toml(dir, "procs = 0\n");
+  apply_toml_file(path_bad_value, config);
+  CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("invalid procs = 0"), InputError);
+}
+
+TEST_CASE("threads per worker: cores / procs, at least 1, unless given") {
+  Config config;
+  config.procs = 2;
+  CHECK(threads_per_worker(config, 2) == 1);
+  CHECK(threads_per_worker(config, 16) == 8);
+  config.procs = 5;
+  CHECK(threads_per_worker(config, 2) == 1);
+  config.procs = 1;
+  CHECK(threads_per_worker(config, 2) == 2);
+  config.threads = 3;
+  CHECK(threads_per_worker(config, 2) == 3);
+}
+
+TEST_CASE("the data directory defaults to <project>/data/<dataset>") {
+  Config config;
+  config.dataset = "fashion-mnist";
+  const std::string dir = resolved_data_dir(config);
+  CHECK(dir.size() >= std::string("/data/fashion-mnist").size());
+  CHECK(dir.substr(dir.size() - 19) == "/data/fashion-mnist");
+  config.data_dir = "/somewhere";
+  CHECK(resolved_data_dir(config) == "/somewhere");
+}

@@ -1,0 +1,171 @@
+// hogwild_train run as a user runs it: a separate process, its exit code, its output, and
+// what it leaves behind (segments in /dev/shm, processes).
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.h"
+
+using hogwild::testing::idx_images_bytes;
+using hogwild::testing::idx_labels_bytes;
+using hogwild::testing::shm_entries;
+using hogwild::testing::TempDir;
+using hogwild::testing::write_bytes;
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  pid_t pid = 0;
+  bool orphans = false;  // a process of the run still alive after it exited
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Outcome run_train(const std::vector<std::string>& args) {
+  // Orphans of the run are re-parented to us, so we can tell whether any survive it.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  TempDir dir;
+  const std::string out_path = dir.file("stdout");
+  const std::string err_path = dir.file("stderr");
+  std::vector<std::string> argv_strings{HOGWILD_TRAIN_BIN};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  Outcome outcome;
+  outcome.pid = ::fork();
+  REQUIRE(outcome.pid >= 0);
+  if (outcome.pid == 0) {
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(outcome.pid, &status, 0) == outcome.pid);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Reap orphans that already died; any still running is a leak.
+  for (int tries = 0; tries < 100; ++tries) {
+    const pid_t r = ::waitpid(-1, &status, WNOHANG);
+    if (r < 0) break;             // no children at all: clean
+    if (r > 0) continue;          // a dead orphan, reaped; look again
+    outcome.orphans = true;       // a live one
+    ::usleep(20000);
+    outcome.orphans = ::waitpid(-1, &status, WNOHANG) == 0;
+    if (!outcome.orphans) continue;
+    break;
+  }
+  outcome.out = slurp(out_path);
+  outcome.err = slurp(err_path);
+  return outcome;
+}
+
+std::string our_segments(pid_t pid) {
+  std::string names;
+  for (const auto& name : shm_entries("hogwild-" + std::to_string(pid) + "-")) names += name + " ";
+  return names;
+}
+
+std::string source_path(const std::string& relative) {
+  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
+}
+
+}  // namespace
+
+TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothing left behind") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                 "--metrics-out", metrics});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.empty());
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
+  CHECK(run.out.find("rank 0") != std::string::npos);
+  CHECK(run.out.find("rank 1") != std::string::npos);
+  CHECK(run.out.find("test: loss") != std::string::npos);
+
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  CHECK(doc["config"]["procs"] == 2);
+  CHECK(doc["threads_per_worker"] >= 1);
+  const int64_t epochs = doc["config"]["epochs"];
+  REQUIRE(epochs >= 2);
+  REQUIRE(doc["epochs"].size() == std::size_t(2 * epochs));
+  for (int rank = 0; rank < 2; ++rank) {
+    double first = -1, last = -1;
+    for (const auto& e : doc["epochs"]) {
+      if (e["rank"] != rank) continue;
+      if (e["epoch"] == 1) first = e["loss"];
+      if (e["epoch"] == epochs) last = e["loss"];
+    }
+    CAPTURE(rank);
+    REQUIRE(first > 0);
+    CHECK(last < first * 0.8);
+  }
+  CHECK(double(doc["test"]["accuracy"]) > 60.0);  // chance is 10%
+  CHECK(doc["test"]["samples"] == doc["data"]["test_samples"]);
+  CHECK(double(doc["timings"]["train_seconds"]) > 0);
+  CHECK(double(doc["throughput"]["samples_per_second"]) > 0);
+}
+
+TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
+  TempDir dir;
+  write_bytes(dir.file("train-images-idx3-ubyte"), idx_images_bytes(8, 28, 28));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 12}));
+  std::ofstream(dir.file("unknown.toml")) << "procs = 2\nlearning_rate = 0.1\n";
+  std::ofstream(dir.file("wrong-type.toml")) << "epochs = \"many\"\n";
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--procs", "0"}, "invalid procs = 0"},
+      {{"--procs", "-1"}, "invalid procs = -1"},
+      {{"--procs", "abc"}, "--procs"},
+      {{"--procs", "100000"}, "invalid procs = 100000"},
+      {{"--batch-size", "0"}, "invalid batch_size = 0"},
+      {{"--lr", "0"}, "invalid lr = 0"},
+      {{"--lr", "-1"}, "invalid lr = -1"},
+      {{"--epochs", "0"}, "invalid epochs = 0"},
+      {{"--config", dir.file("unknown.toml")}, "unknown key 'learning_rate'"},
+      {{"--config", dir.file("wrong-type.toml")}, "key 'epochs' must be an integer"},
+      {{"--data-dir", dir.file("nowhere")}, "neither train-images-idx3-ubyte"},
+      {{"--data-dir", dir.path()}, "train-labels-idx1-ubyte: label 12 at index 7 is outside 0-9"},
+      {{"--metrics-out", dir.file("no/such/dir/m.json"), "--train-limit", "256"}, "--metrics-out"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Outcome run = run_train(args);
+    CAPTURE(args.front());
+    CAPTURE(message);
+    INFO("stderr: " << run.err);
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find(message) != std::string::npos);
+    CHECK(run.err.rfind("hogwild_train: error: ", 0) == 0);
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK_FALSE(run.orphans);
+    CHECK(our_segments(run.pid).empty());
+  }
+}
+
+TEST_CASE("--help lists the options and exits 0") {
+  const Outcome run = run_train({"--help"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("--procs") != std::string::npos);
+  CHECK(run.out.find("--metrics-out") != std::string::npos);
+}

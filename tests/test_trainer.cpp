@@ -1,0 +1,79 @@
+#include "torch_doctest.h"  // first: see there
+
+#include "hogwild/dataset.h"
+#include "hogwild/model.h"
+#include "hogwild/partition.h"
+#include "hogwild/trainer.h"
+#include "test_support.h"
+
+using namespace hogwild;
+
+namespace {
+
+// A separable toy problem in MNIST's shape: label 1 has a bright centred square, label 0 a
+// faint one (position would not do: the network's last global max-pool discards it).
+Dataset toy_dataset(int64_t n) {
+  IdxSplit split;
+  split.images.count = n;
+  split.images.rows = 28;
+  split.images.cols = 28;
+  split.images.pixels.assign(std::size_t(n) * 784, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int label = int(i % 2);
+    split.labels.labels.push_back(uint8_t(label));
+    for (int r = 8; r < 20; ++r) {
+      for (int c = 8; c < 20; ++c) split.images.pixels[i * 784 + r * 28 + c] = label ? 250 : 30;
+    }
+  }
+  return to_dataset(split);
+}
+
+}  // namespace
+
+TEST_CASE("the model maps a batch of 1x28x28 images to 10 logits") {
+  torch::manual_seed(0);
+  MnistNet model;
+  CHECK(model->forward(torch::rand({3, 1, 28, 28})).sizes() == torch::IntArrayRef({3, 10}));
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  CHECK(count == 16 * 25 + 16 + 64 * 16 * 25 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+}
+
+TEST_CASE("IDX bytes become [0, 1] floats and int64 labels, optionally limited") {
+  IdxSplit split;
+  split.images = {3, 2, 2, {0, 255, 51, 102, 0, 0, 0, 0, 255, 255, 255, 255}};
+  split.labels.labels = {7, 0, 9};
+  const Dataset all = to_dataset(split);
+  CHECK(all.images.sizes() == torch::IntArrayRef({3, 1, 2, 2}));
+  CHECK(all.images[0][0][0][1].item<float>() == 1.0f);
+  CHECK(all.images[0][0][1][0].item<float>() == doctest::Approx(0.2));
+  CHECK(all.labels[2].item<int64_t>() == 9);
+  CHECK(to_dataset(split, 2).size() == 2);
+}
+
+TEST_CASE("training on a partition lowers the loss and evaluation counts every sample") {
+  torch::manual_seed(1);
+  const Dataset data = toy_dataset(400);
+  MnistNet model;
+  const Totals before = evaluate(model, data, 128);
+  CHECK(before.samples == 400);
+
+  const StridedPartition partition(data.size(), /*replicas=*/2, /*seed=*/1);
+  TrainOptions options;
+  options.epochs = 6;
+  options.batch_size = 20;
+  options.lr = 0.05;
+  std::vector<Totals> epochs;
+  train_rank(model, data, partition, options, /*rank=*/0,
+             [&](int64_t epoch, const Totals& totals, double seconds) {
+               CHECK(epoch == int64_t(epochs.size()) + 1);
+               CHECK(seconds >= 0);
+               CHECK(totals.samples == 200);
+               epochs.push_back(totals);
+             });
+  REQUIRE(epochs.size() == 6);
+  CHECK(epochs.back().mean_loss() < epochs.front().mean_loss());
+  const Totals after = evaluate(model, data, 128);
+  CHECK(after.mean_loss() < before.mean_loss());
+  CHECK(after.accuracy() > 90.0);  // chance is 50%
+}
