@@ -47,7 +47,7 @@ std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t proc
 std::string format_summary(const RunRecord& run) {
   return fmt::format(
       "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
-      "time: training {:.1f} s ({:.0f} samples/s over {} procs x {} threads), evaluation {:.1f} s, "
+      "time: training {:.1f} s ({:.0f} samples/s; {} procs x {} threads), evaluation {:.1f} s, "
       "total {:.1f} s\n",
       run.test.mean_loss(), run.test.accuracy(), run.test.correct, run.test.samples,
       run.train_seconds, run.samples_per_second(), run.config.procs, run.threads_per_worker,

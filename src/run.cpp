@@ -1,6 +1,7 @@
 #include "hogwild/run.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -34,6 +35,15 @@ void check_writable(const std::string& path) {
   std::remove(probe.c_str());
 }
 
+// glibc serves large allocations with fresh mmap()s and unmaps them on free, so every
+// batch's activations (11 MB for conv1 at batch 256) page-fault in anew. Keeping them in
+// the heap measured 3x faster steps here (1,120 -> 3,440 samples/s on one core). Set before
+// fork(), so every worker inherits it.
+void keep_large_allocations_in_heap() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 }  // namespace
 
 RunRecord run_hogwild(const Config& config, std::FILE* out) {
@@ -41,6 +51,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   // Fork safety: a child forked after the parent ran an OpenMP region with several threads
   // can hang. The parent uses one thread; each worker sets its own count after fork().
   at::set_num_threads(1);
+  keep_large_allocations_in_heap();
 
   RunRecord run;
   run.config = config;
@@ -68,7 +79,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   shared.segment().unlink();
   run.parameters = int64_t(shared.parameter_count());
   run.segment_bytes = int64_t(shared.segment().size());
-  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} workers x {} threads\n",
+  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads\n",
              run.parameters, run.segment_bytes, config.procs, run.threads_per_worker);
   std::fflush(out);
 

@@ -20,7 +20,7 @@ struct Config {
   int64_t seed = 1;
   int64_t train_limit = 0;        // use only the first N training images; 0: all
   int64_t test_limit = 0;         // use only the first N test images; 0: all
-  int64_t eval_batch_size = 1000;
+  int64_t eval_batch_size = 256;
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
