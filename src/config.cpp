@@ -118,8 +118,8 @@ void apply_toml_file(const std::string& path, Config& config) {
   config.config_file = path;
 }
 
-bool parse_command_line(int argc, const char* const* argv, Config& config,
-                        std::string* help_text) {
+Action parse_command_line(int argc, const char* const* argv, Config& config,
+                          std::string* help_text) {
   CLI::App app{"Hogwild! training of the seed CNN on MNIST-style data, lock-free, over POSIX "
                "shared memory.",
                "hogwild_train"};
@@ -127,6 +127,9 @@ bool parse_command_line(int argc, const char* const* argv, Config& config,
   std::string config_path;
   app.add_option("--config", config_path, "TOML file with any of the keys below (flags win)")
       ->check(CLI::ExistingFile);
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "print the effective configuration as JSON and exit, without training");
 
   // Flags bind to a copy of the defaults so --help shows them; only flags given on the
   // command line are copied over the file's values afterwards.
@@ -152,7 +155,7 @@ bool parse_command_line(int argc, const char* const* argv, Config& config,
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     if (help_text != nullptr) *help_text = app.help();
-    return false;
+    return Action::kHelp;
   } catch (const CLI::ParseError& e) {
     throw InputError(fmt::format("{} (see --help)", e.what()));
   }
@@ -162,7 +165,7 @@ bool parse_command_line(int argc, const char* const* argv, Config& config,
     if (option->count() == 0) continue;
     std::visit([&](auto pointer) { config.*pointer = from_cli.*pointer; }, field->member);
   }
-  return true;
+  return print_config ? Action::kPrintConfig : Action::kTrain;
 }
 
 void validate(const Config& c) {

@@ -6,6 +6,7 @@
 
 #include "hogwild/config.h"
 #include "hogwild/error.h"
+#include "hogwild/report.h"
 #include "hogwild/run.h"
 
 namespace {
@@ -22,11 +23,16 @@ int main(int argc, char** argv) {
   try {
     hogwild::Config config;
     std::string help;
-    if (!hogwild::parse_command_line(argc, argv, config, &help)) {
+    const auto action = hogwild::parse_command_line(argc, argv, config, &help);
+    if (action == hogwild::Action::kHelp) {
       fmt::print("{}", help);
       return 0;
     }
     hogwild::validate(config);
+    if (action == hogwild::Action::kPrintConfig) {
+      fmt::print("{}", hogwild::config_json(config));
+      return 0;
+    }
     hogwild::run_hogwild(config, stdout);
     return 0;
   } catch (const hogwild::InputError& e) {

@@ -54,15 +54,26 @@ std::string format_summary(const RunRecord& run) {
       run.eval_seconds, run.total_seconds);
 }
 
+namespace {
+
+nlohmann::json config_object(const Config& c) {
+  nlohmann::json config = nlohmann::json::object();
+  for (const auto& entry : config_entries(c)) {
+    if (entry.is_string) config[entry.key] = entry.value;
+    else config[entry.key] = nlohmann::json::parse(entry.value);
+  }
+  config["data_dir"] = resolved_data_dir(c);
+  config["config_file"] = c.config_file;
+  return config;
+}
+
+}  // namespace
+
+std::string config_json(const Config& config) { return config_object(config).dump(2) + "\n"; }
+
 std::string metrics_json(const RunRecord& run) {
   using nlohmann::json;
-  json config = json::object();
-  for (const auto& entry : config_entries(run.config)) {
-    if (entry.is_string) config[entry.key] = entry.value;
-    else config[entry.key] = json::parse(entry.value);
-  }
-  config["data_dir"] = resolved_data_dir(run.config);
-  config["config_file"] = run.config.config_file;
+  const json config = config_object(run.config);
   json epochs = json::array();
   for (const auto& e : run.epochs) {
     epochs.push_back({{"epoch", e.epoch},

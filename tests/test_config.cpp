@@ -11,8 +11,8 @@ using hogwild::testing::TempDir;
 
 namespace {
 
-// Parses a command line (argv[0] added) into `config`; returns false for --help.
-bool parse(std::vector<std::string> args, Config& config, std::string* help = nullptr) {
+// Parses a command line (argv[0] added) into `config`.
+Action parse(std::vector<std::string> args, Config& config, std::string* help = nullptr) {
   args.insert(args.begin(), "hogwild_train");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -62,6 +62,13 @@ TEST_CASE("flags override the file, the file overrides the defaults") {
   CHECK(config.config_file == path);
 }
 
+TEST_CASE("--print-config asks for the configuration instead of training") {
+  Config config;
+  CHECK(parse({"--procs", "3"}, config) == Action::kTrain);
+  CHECK(parse({"--print-config", "--procs", "4"}, config) == Action::kPrintConfig);
+  CHECK(config.procs == 4);
+}
+
 TEST_CASE("a flag given with the default value still beats the file") {
   TempDir dir;
   const auto path = write_toml(dir, "procs = 4\n");
@@ -71,7 +78,7 @@ TEST_CASE("a flag given with the default value still beats the file") {
 TEST_CASE("--help lists every option with its default") {
   Config config;
   std::string help;
-  CHECK_FALSE(parse({"--help"}, config, &help));
+  CHECK(parse({"--help"}, config, &help) == Action::kHelp);
   for (const auto* text : {"--config", "--procs", "--epochs", "--batch-size", "--lr", "--momentum",
                            "--seed", "--threads", "--dataset", "--data-dir", "--train-limit",
                            "--test-limit", "--metrics-out", "--drop-last"}) {

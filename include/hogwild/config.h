@@ -37,9 +37,13 @@ struct ConfigEntry {
   bool is_string;
 };
 
-// Parses argv. Returns false when --help was asked for (help text is in `help_text`).
+// What the command line asks for besides the configuration.
+enum class Action { kTrain, kHelp, kPrintConfig };
+
+// Parses argv into `config`. For Action::kHelp the help text is in `help_text`.
 // Throws InputError naming the flag, file, key or value on any problem.
-bool parse_command_line(int argc, const char* const* argv, Config& config, std::string* help_text);
+Action parse_command_line(int argc, const char* const* argv, Config& config,
+                          std::string* help_text);
 
 // Applies the keys of a TOML file onto `config`. Unknown keys and wrong types are errors.
 void apply_toml_file(const std::string& path, Config& config);

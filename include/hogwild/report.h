@@ -42,6 +42,9 @@ std::string format_config(const Config& config, int64_t cores, int64_t threads_p
 std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
 std::string format_summary(const RunRecord& run);
 
+// The effective configuration as a JSON object (data_dir resolved).
+std::string config_json(const Config& config);
+
 // The whole run as one JSON document, written to a temporary file and renamed into place.
 std::string metrics_json(const RunRecord& run);
 void write_metrics_json(const std::string& path, const RunRecord& run);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs `make -f Makefile.bench quick` into a fresh folder and checks what it must produce,
+# so the benchmark never rots. Usage: tests/bench_quick.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+make -f Makefile.bench quick BUILD="$build" OUT="$out"
+
+fail() { echo "bench_quick: $*" >&2; exit 1; }
+for f in sweep.csv speedup.png speedup.svg compare.csv compare.md; do
+  [ -s "$out/$f" ] || fail "$f missing or empty"
+done
+head -1 "$out/sweep.csv" | grep -q '^procs,threads_per_proc,epochs,runs,train_seconds,samples_per_second,speedup,efficiency,test_accuracy,test_loss,peak_pss_mib$' \
+  || fail "sweep.csv header: $(head -1 "$out/sweep.csv")"
+[ "$(wc -l < "$out/sweep.csv")" -eq 3 ] || fail "sweep.csv should hold 2 rows"
+[ "$(wc -l < "$out/compare.csv")" -eq 7 ] || fail "compare.csv should hold 3 rows per N"
+# N = 1 has speedup 1 by definition; every accuracy is a percentage above chance.
+awk -F, 'NR == 2 && $7 != "1.000" { exit 1 }' "$out/sweep.csv" || fail "speedup at N=1 is not 1"
+awk -F, 'NR > 1 && !($9 > 10 && $9 <= 100) { exit 1 }' "$out/sweep.csv" || fail "accuracy out of range"
+awk -F, 'NR > 1 && !($11 > 0) { exit 1 }' "$out/sweep.csv" || fail "peak memory missing"
+grep -q 'pytorch, threads per process' "$out/compare.md" || fail "compare.md lacks the PyTorch rows"
+[ "$(head -c 4 "$out/speedup.png" | tail -c 3)" = PNG ] || fail "speedup.png is not a PNG"
+grep -q '<svg' "$out/speedup.svg" || fail "speedup.svg is not an SVG"
+echo "bench_quick: 1 passed, 0 failed"
