@@ -3,6 +3,7 @@
 
   bench.py sweep   --procs "1 2 3 4 5" --epochs 15 --repeat 3 --config C --out DIR
   bench.py compare --procs "1 2"       --epochs 3  --repeat 1 --config C --out DIR
+  bench.py plot    --out DIR            (redraws the graphs from DIR/sweep.csv)
 
 Every run's metrics come from its own JSON file (hogwild_train --metrics-out, or
 bench/pytorch_hogwild.py's); peak memory is the largest sum of PSS over the run's process
@@ -210,7 +211,7 @@ def compare(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["sweep", "compare"])
+    parser.add_argument("target", choices=["sweep", "compare", "plot"])
     parser.add_argument("--procs", default="1 2 3 4 5")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)
@@ -224,7 +225,10 @@ def main():
         raise SystemExit("bench: --repeat and --epochs must be at least 1, --threads at least 0, "
                          "--procs not empty")
     os.makedirs(args.out, exist_ok=True)
-    sweep(args) if args.target == "sweep" else compare(args)
+    if args.target == "plot":  # redraw from an existing sweep.csv
+        plot(os.path.join(args.out, "sweep.csv"), args.out)
+    else:
+        sweep(args) if args.target == "sweep" else compare(args)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ set xlabel 'worker processes (N)'
 set xtics 1
 set grid
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dashtype 2 linecolor rgb '#888888'
-set label 1 sprintf(' %d cores', cores) at cores, graph 0.95 textcolor rgb '#666666'
+set label 1 sprintf(' %d cores', cores) at cores, graph 0.04 textcolor rgb '#666666'
 
 set ylabel 'speedup (T_1 / T_N)'
 set y2label 'parallel efficiency'
@@ -20,14 +20,13 @@ set y2tics 0.2
 set ytics nomirror
 set key top left
 plot csv using 1:7 with linespoints linewidth 2 pointtype 7 title 'speedup', \
-     csv using 1:1 with lines dashtype 3 linecolor rgb '#444444' title 'ideal (N)', \
-     csv using 1:($1 < cores ? $1 : cores) with lines dashtype 2 linecolor rgb '#aa4444' title 'ideal on these cores', \
+     csv using 1:1 with lines dashtype 3 linecolor rgb '#444444' title 'ideal', \
      csv using 1:8 axes x1y2 with linespoints pointtype 5 title 'efficiency'
 
 unset y2label
 unset y2tics
 set ylabel 'test accuracy (%)'
 set yrange [*:*]
-set key bottom left
+set key top right
 plot csv using 1:9 with linespoints linewidth 2 pointtype 7 title 'test accuracy'
 unset multiplot
