@@ -45,6 +45,8 @@ const std::vector<Field>& fields() {
       {"eval_batch_size", "batch size for evaluating the test set", &Config::eval_batch_size},
       {"drop_last", "drop the tail so partitions are equal, instead of padding",
        &Config::drop_last},
+      {"max_restarts", "replace a failed worker at most this many times in a run",
+       &Config::max_restarts},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
   };
   return table;
@@ -200,6 +202,9 @@ void validate(const Config& c) {
     fail("momentum", fmt::format("{}", c.momentum), "must be in [0, 1)");
   }
   if (c.seed < 0) fail("seed", std::to_string(c.seed), "must be 0 or greater");
+  if (c.max_restarts < 0 || c.max_restarts > 1000) {
+    fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
+  }
   if (c.train_limit < 0) {
     fail("train_limit", std::to_string(c.train_limit), "must be 0 (all) or greater");
   }

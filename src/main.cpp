@@ -8,6 +8,7 @@
 #include "hogwild/error.h"
 #include "hogwild/report.h"
 #include "hogwild/run.h"
+#include "hogwild/supervisor.h"
 
 namespace {
 
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
     }
     hogwild::run_hogwild(config, stdout);
     return 0;
+  } catch (const hogwild::Interrupted& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "hogwild_train: {}\n", first_line(e.what()));
+    return 128 + e.signal();
   } catch (const hogwild::InputError& e) {
     fmt::print(stderr, "hogwild_train: error: {}\n", first_line(e.what()));
     return 2;

@@ -48,10 +48,11 @@ std::string format_summary(const RunRecord& run) {
   return fmt::format(
       "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
       "time: training {:.1f} s ({:.0f} samples/s; {} procs x {} threads), evaluation {:.1f} s, "
-      "total {:.1f} s\n",
+      "total {:.1f} s\n"
+      "restarts: {}\n",
       run.test.mean_loss(), run.test.accuracy(), run.test.correct, run.test.samples,
       run.train_seconds, run.samples_per_second(), run.config.procs, run.threads_per_worker,
-      run.eval_seconds, run.total_seconds);
+      run.eval_seconds, run.total_seconds, run.restarts);
 }
 
 namespace {
@@ -91,6 +92,7 @@ std::string metrics_json(const RunRecord& run) {
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},
       {"epochs", epochs},
+      {"restarts", run.restarts},
       {"test", {{"loss", run.test.mean_loss()}, {"accuracy", run.test.accuracy()},
                 {"correct", run.test.correct}, {"samples", run.test.samples}}},
       {"timings", {{"load_seconds", run.load_seconds}, {"train_seconds", run.train_seconds},

@@ -15,8 +15,6 @@
 #include <cstring>
 #include <thread>
 
-#include "hogwild/error.h"
-
 namespace hogwild {
 
 static_assert(sizeof(WorkerReport) <= PIPE_BUF, "reports must be written atomically");
@@ -24,49 +22,45 @@ static_assert(sizeof(WorkerReport) <= PIPE_BUF, "reports must be written atomica
 namespace {
 
 constexpr auto kGracePeriod = std::chrono::seconds(3);
+constexpr int kMaxTrackedWorkers = 1024;
 
-// Reads one whole report; false on end of file.
-bool read_report(int fd, WorkerReport& report) {
+// State the signal handler may touch: the first stop signal, and the workers to kill if a
+// second one comes.
+volatile sig_atomic_t g_stop_signal = 0;
+volatile pid_t g_worker_pids[kMaxTrackedWorkers];
+volatile sig_atomic_t g_worker_count = 0;
+
+void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {  // the second Ctrl-C: no more grace
+    for (int i = 0; i < g_worker_count; ++i) {
+      if (g_worker_pids[i] > 0) ::kill(g_worker_pids[i], SIGKILL);
+    }
+    ::_exit(128 + sig);
+  }
+  g_stop_signal = sig;
+}
+
+// Reads one whole report if one is waiting; false if the pipe is empty.
+bool try_read_report(int fd, WorkerReport& report) {
   auto* bytes = reinterpret_cast<char*>(&report);
   std::size_t have = 0;
   while (have < sizeof report) {
     const ssize_t n = ::read(fd, bytes + have, sizeof report - have);
-    if (n == 0) {
+    if (n > 0) {
+      have += std::size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
       if (have == 0) return false;
-      throw Error("worker report channel closed in the middle of a message");
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
+      pollfd p{fd, POLLIN, 0};  // the rest of a message is on its way
+      ::poll(&p, 1, 100);
+    } else if (n == 0) {
+      throw Error("worker report channel closed unexpectedly");
+    } else {
       throw Error(system_error_text("reading worker reports", errno));
     }
-    have += std::size_t(n);
   }
   return true;
-}
-
-[[noreturn]] void run_child(int rank, int read_fd, int write_fd, pid_t parent,
-                            const WorkerBody& body) {
-  // Die with the parent; if it is already gone, the signal would never come.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(1);
-  ::close(read_fd);
-  ReportChannel channel(write_fd);
-  int code = 0;
-  try {
-    body(rank, channel);
-  } catch (const std::exception& e) {
-    WorkerReport failure;
-    failure.kind = WorkerReport::kFailure;
-    failure.rank = rank;
-    std::snprintf(failure.message, sizeof failure.message, "%s", e.what());
-    channel.send(failure);
-    code = 1;
-  } catch (...) {
-    code = 1;
-  }
-  // _exit: no atexit handlers or static destructors of the parent's libraries, and no
-  // second flush of stdio buffers inherited from the parent.
-  ::_exit(code);
 }
 
 }  // namespace
@@ -76,40 +70,108 @@ void ReportChannel::send(const WorkerReport& report) {
   if (n != ssize_t(sizeof report)) throw Error(system_error_text("sending a worker report", errno));
 }
 
+std::string signal_name(int sig) {
+  const char* name = ::sigabbrev_np(sig);
+  return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
+}
+
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exit code {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
-    const char* name = ::sigabbrev_np(sig);
-    return fmt::format("signal {} (SIG{})", sig, name ? name : "?");
+    return fmt::format("signal {} ({})", sig, signal_name(sig));
   }
   return fmt::format("wait status {}", status);
 }
 
-WorkerGroup::WorkerGroup(int procs, const WorkerBody& body) {
+WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
+    : body_(std::move(body)), max_restarts_(max_restarts) {
+  if (procs < 1 || procs > kMaxTrackedWorkers) {
+    throw Error(fmt::format("cannot supervise {} workers (at most {})", procs, kMaxTrackedWorkers));
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(system_error_text("creating the report pipe", errno));
   read_fd_ = fds[0];
-  const pid_t parent = ::getpid();
-  std::fflush(nullptr);  // nothing buffered may be duplicated into the children
-  for (int rank = 0; rank < procs; ++rank) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      const int err = errno;
-      ::close(fds[1]);
-      stop_all();
-      throw Error(system_error_text(fmt::format("fork() for worker rank {}", rank), err));
-    }
-    if (pid == 0) run_child(rank, fds[0], fds[1], parent, body);
-    pids_.push_back(pid);
+  write_fd_ = fds[1];
+  ::fcntl(read_fd_, F_SETFL, ::fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
+  g_stop_signal = 0;
+  g_worker_count = 0;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+
+  pids_.assign(procs, -1);
+  incarnations_.assign(procs, 0);
+  g_worker_count = procs;
+  try {
+    for (int rank = 0; rank < procs; ++rank) spawn({rank, 0, 0});
+  } catch (...) {
+    stop_all();  // no destructor runs for a constructor that throws
+    ::close(read_fd_);
+    ::close(write_fd_);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    throw;
   }
-  // The parent keeps only the read end, so the pipe reaches end of file when all workers exit.
-  ::close(fds[1]);
+}
+
+void WorkerGroup::spawn(const WorkerStart& start) {
+  const pid_t parent = ::getpid();
+  std::fflush(nullptr);  // nothing buffered may be duplicated into the child
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw Error(system_error_text(fmt::format("fork() for worker rank {}", start.rank), errno));
+  }
+  if (pid == 0) {
+    ::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group: the parent decides
+    ::signal(SIGTERM, SIG_DFL);
+    // Die with the parent; if it is already gone, the signal would never come.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    ::close(read_fd_);
+    ReportChannel channel(write_fd_);
+    int code = 0;
+    WorkerReport failure;
+    failure.rank = start.rank;
+    try {
+      body_(start, channel);
+    } catch (const FatalError& e) {
+      failure.kind = WorkerReport::kFatal;
+      std::snprintf(failure.message, sizeof failure.message, "%s", e.what());
+      code = 1;
+    } catch (const std::exception& e) {
+      failure.kind = WorkerReport::kFailure;
+      std::snprintf(failure.message, sizeof failure.message, "%s", e.what());
+      code = 1;
+    } catch (...) {
+      failure.kind = WorkerReport::kFailure;
+      std::snprintf(failure.message, sizeof failure.message, "unknown exception");
+      code = 1;
+    }
+    if (code != 0) {
+      try {
+        channel.send(failure);
+      } catch (...) {
+      }
+    }
+    // _exit: no atexit handlers or static destructors of the parent's libraries, and no
+    // second flush of stdio buffers inherited from the parent.
+    ::_exit(code);
+  }
+  pids_[start.rank] = pid;
+  incarnations_[start.rank] = start.incarnation;
+  g_worker_pids[start.rank] = pid;
 }
 
 WorkerGroup::~WorkerGroup() {
   stop_all();
   if (read_fd_ >= 0) ::close(read_fd_);
+  if (write_fd_ >= 0) ::close(write_fd_);
+  g_worker_count = 0;
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
 }
 
 void WorkerGroup::stop_all() {
@@ -145,61 +207,73 @@ void WorkerGroup::stop_all() {
   }
 }
 
-void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report) {
-  std::vector<int> last_epoch(pids_.size(), 0);
-  std::vector<std::string> failure_text(pids_.size());
-  bool channel_open = true;
-  const auto deliver = [&](const WorkerReport& report) {
-    if (report.rank < 0 || std::size_t(report.rank) >= pids_.size()) return;
-    if (report.kind == WorkerReport::kFailure) {
-      failure_text[report.rank] = std::string(report.message, strnlen(report.message, sizeof report.message));
-    } else {
-      last_epoch[report.rank] = report.epoch;
-      on_report(report);
-    }
-  };
-  // Everything still in the pipe; used once all writers are gone.
+void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report,
+                       const std::function<void(const RestartNotice&)>& on_restart) {
+  const std::size_t procs = pids_.size();
+  std::vector<int> epochs_done(procs, 0);
+  std::vector<WorkerReport> failure(procs);  // kind 0: none reported
+  for (auto& f : failure) f.kind = 0;
   const auto drain = [&] {
     WorkerReport report;
-    while (channel_open) {
-      if (!read_report(read_fd_, report)) channel_open = false;
-      else deliver(report);
+    while (try_read_report(read_fd_, report)) {
+      if (report.rank < 0 || std::size_t(report.rank) >= procs) continue;
+      if (report.kind == WorkerReport::kEpoch) {
+        epochs_done[report.rank] = report.epoch;
+        on_report(report);
+      } else {
+        failure[report.rank] = report;
+      }
     }
   };
 
-  std::size_t running = pids_.size();
-  while (running > 0 || channel_open) {
-    if (channel_open) {
-      pollfd p{read_fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, 100);
-      if (ready < 0 && errno != EINTR) throw Error(system_error_text("poll", errno));
-      if (ready > 0) {
-        WorkerReport report;
-        if (read_report(read_fd_, report)) deliver(report);
-        else channel_open = false;
-      }
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::size_t finished = 0;
+  while (finished < procs) {
+    pollfd p{read_fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR) throw Error(system_error_text("poll", errno));
+    drain();
+    if (g_stop_signal != 0) {
+      const int sig = g_stop_signal;
+      stop_all();
+      throw Interrupted(sig, fmt::format("interrupted by {}; workers stopped", signal_name(sig)));
     }
-    for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
+    for (std::size_t rank = 0; rank < procs; ++rank) {
       pid_t& pid = pids_[rank];
       if (pid <= 0) continue;
       int status = 0;
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == 0) continue;
-      if (r < 0 && errno == EINTR) continue;
+      if (r == 0 || (r < 0 && errno == EINTR)) continue;
       pid = -1;
-      --running;
-      if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
-      const std::string how = r > 0 ? describe_wait_status(status) : "an unknown status";
+      if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        ++finished;
+        continue;
+      }
+      drain();  // a failing worker reports before it exits
+      std::string how = r > 0 ? describe_wait_status(status) : "an unknown status";
+      const WorkerReport& reported = failure[rank];
+      if (reported.kind != 0) {
+        how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
+      }
+      const bool fatal = reported.kind == WorkerReport::kFatal;
+      failure[rank].kind = 0;
+      if (!fatal && restarts_ < max_restarts_) {
+        ++restarts_;
+        const WorkerStart start{int(rank), epochs_done[rank], incarnations_[rank] + 1};
+        spawn(start);
+        if (on_restart) on_restart({int(rank), how, start.first_epoch, restarts_, max_restarts_});
+        continue;
+      }
       stop_all();
       drain();
-      std::string message = fmt::format("worker rank {} failed ({}) after {} of its epochs", rank,
-                                        how, last_epoch[rank]);
-      if (!failure_text[rank].empty()) message += ": " + failure_text[rank];
+      std::string message = fmt::format("worker rank {} failed in epoch {} ({})", rank,
+                                        epochs_done[rank] + 1, how);
+      if (!fatal) {
+        message += fmt::format("; {} of {} restarts used (--max-restarts)", restarts_, max_restarts_);
+      }
       throw Error(message);
     }
   }
+  drain();
 }
 
 }  // namespace hogwild

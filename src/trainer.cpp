@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cmath>
 
 namespace hogwild {
 namespace {
@@ -19,35 +22,51 @@ Totals batch_totals(const torch::Tensor& logits, const torch::Tensor& labels,
 }  // namespace
 
 Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size) {
+                   const std::vector<int64_t>& indices, int64_t batch_size,
+                   const StepHook& before_step, int64_t* steps) {
   model->train();
   Totals totals;
   const auto all = torch::from_blob(const_cast<int64_t*>(indices.data()),
                                     {int64_t(indices.size())}, torch::kInt64);
   for (int64_t start = 0; start < int64_t(indices.size()); start += batch_size) {
-    const auto batch = all.slice(0, start, std::min<int64_t>(start + batch_size, indices.size()));
-    const auto images = data.images.index_select(0, batch);
-    const auto labels = data.labels.index_select(0, batch);
+    const auto chosen = all.slice(0, start, std::min<int64_t>(start + batch_size, indices.size()));
+    const auto images = data.images.index_select(0, chosen);
+    const auto labels = data.labels.index_select(0, chosen);
+    if (before_step) before_step(steps ? *steps : 0);
     optimizer.zero_grad();
     const auto logits = model->forward(images);
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);
+    const Totals batch = batch_totals(logits.detach(), labels, loss.detach());
+    if (!std::isfinite(batch.loss_sum)) {
+      throw DivergenceError(fmt::format("loss became {} at step {}", batch.loss_sum,
+                                        start / batch_size + 1));
+    }
     loss.backward();
     optimizer.step();  // writes the (possibly shared) parameters in place, without locks
-    totals += batch_totals(logits.detach(), labels, loss.detach());
+    totals += batch;
+    if (steps) ++*steps;
   }
   return totals;
 }
 
 void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
-                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch) {
+                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
+                const StepHook& before_step) {
   torch::manual_seed(options.seed + uint64_t(rank));
   // Each rank's own optimizer, so momentum buffers are private to the rank.
   torch::optim::SGD optimizer(model->parameters(),
                               torch::optim::SGDOptions(options.lr).momentum(options.momentum));
-  for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+  int64_t steps = 0;
+  for (int64_t epoch = options.first_epoch; epoch < options.epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    const Totals totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch),
-                                      options.batch_size);
+    Totals totals;
+    try {
+      totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch),
+                           options.batch_size, before_step, &steps);
+    } catch (const DivergenceError& e) {
+      throw DivergenceError(fmt::format("rank {}: {} of epoch {}; lower the learning rate "
+                                        "(--lr is {})", rank, e.what(), epoch + 1, options.lr));
+    }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());
   }

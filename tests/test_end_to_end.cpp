@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
+#include <signal.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -35,46 +37,72 @@ std::string slurp(const std::string& path) {
   return text.str();
 }
 
-Outcome run_train(const std::vector<std::string>& args) {
+// A hogwild_train process started in the background, its output going to files.
+struct Started {
+  pid_t pid = 0;
+  std::unique_ptr<TempDir> dir = std::make_unique<TempDir>();
+  std::string out_path() const { return dir->file("stdout"); }
+  std::string err_path() const { return dir->file("stderr"); }
+};
+
+Started start_train(const std::vector<std::string>& args,
+                    const std::vector<std::string>& env = {}) {
   // Orphans of the run are re-parented to us, so we can tell whether any survive it.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  TempDir dir;
-  const std::string out_path = dir.file("stdout");
-  const std::string err_path = dir.file("stderr");
+  Started started;
   std::vector<std::string> argv_strings{HOGWILD_TRAIN_BIN};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
-
-  Outcome outcome;
-  outcome.pid = ::fork();
-  REQUIRE(outcome.pid >= 0);
-  if (outcome.pid == 0) {
+  const std::string out_path = started.out_path();
+  const std::string err_path = started.err_path();
+  started.pid = ::fork();
+  REQUIRE(started.pid >= 0);
+  if (started.pid == 0) {
     const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  return started;
+}
+
+// Waits for the run to end, then looks for processes it left behind.
+Outcome finish(const Started& started) {
+  Outcome outcome;
+  outcome.pid = started.pid;
   int status = 0;
-  REQUIRE(::waitpid(outcome.pid, &status, 0) == outcome.pid);
+  REQUIRE(::waitpid(started.pid, &status, 0) == started.pid);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  // Reap orphans that already died; any still running is a leak.
+  // Reap orphans that already died; one still running after 2 s is a leak.
   for (int tries = 0; tries < 100; ++tries) {
     const pid_t r = ::waitpid(-1, &status, WNOHANG);
-    if (r < 0) break;             // no children at all: clean
-    if (r > 0) continue;          // a dead orphan, reaped; look again
-    outcome.orphans = true;       // a live one
+    if (r < 0) break;         // no children at all: clean
+    if (r > 0) continue;      // a dead orphan, reaped; look again
+    outcome.orphans = true;   // a live one: give it a moment to die
     ::usleep(20000);
-    outcome.orphans = ::waitpid(-1, &status, WNOHANG) == 0;
-    if (!outcome.orphans) continue;
-    break;
   }
-  outcome.out = slurp(out_path);
-  outcome.err = slurp(err_path);
+  if (outcome.orphans) outcome.orphans = ::waitpid(-1, &status, WNOHANG) >= 0;
+  outcome.out = slurp(started.out_path());
+  outcome.err = slurp(started.err_path());
   return outcome;
+}
+
+Outcome run_train(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  return finish(start_train(args, env));
+}
+
+// Waits until the run's output holds `text` (up to 60 s).
+bool wait_for_output(const Started& started, const std::string& text) {
+  for (int i = 0; i < 600; ++i) {
+    if (slurp(started.out_path()).find(text) != std::string::npos) return true;
+    ::usleep(100000);
+  }
+  return false;
 }
 
 std::string our_segments(pid_t pid) {
@@ -168,4 +196,89 @@ TEST_CASE("--help lists the options and exits 0") {
   CHECK(run.exit_code == 0);
   CHECK(run.out.find("--procs") != std::string::npos);
   CHECK(run.out.find("--metrics-out") != std::string::npos);
+}
+
+TEST_CASE("a worker killed mid-run is replaced, training completes and the restart is counted") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                 "--metrics-out", metrics},
+                                {"HOGWILD_TEST_FAULT=1:70:kill"});  // rank 1, in epoch 2
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("rank 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 3)") !=
+        std::string::npos);
+  CHECK(run.out.find("restarts: 1") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  CHECK(doc["restarts"] == 1);
+  CHECK(double(doc["test"]["accuracy"]) > 60.0);
+  int rank1_epochs = 0;
+  for (const auto& e : doc["epochs"]) rank1_epochs += e["rank"] == 1;
+  CHECK(rank1_epochs == 3);  // the lost epoch was trained again
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
+}
+
+TEST_CASE("past --max-restarts the run stops and names the rank, how and the epoch") {
+  const std::vector<std::pair<std::string, std::string>> faults = {
+      {"1:5:kill", "worker rank 1 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used"},
+      {"0:5:abort", "worker rank 0 failed in epoch 1 (signal 6 (SIGABRT))"},
+      {"1:5:throw", "worker rank 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
+      {"0:5:exit", "worker rank 0 failed in epoch 1 (exit code 3)"},
+  };
+  for (const auto& [fault, message] : faults) {
+    CAPTURE(fault);
+    const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                   "--max-restarts", "0"},
+                                  {"HOGWILD_TEST_FAULT=" + fault});
+    INFO("stderr: " << run.err);
+    CHECK(run.exit_code == 1);
+    CHECK(run.err.find(message) != std::string::npos);
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK_FALSE(run.orphans);
+    CHECK(our_segments(run.pid).empty());
+  }
+}
+
+TEST_CASE("a diverging loss stops the run with rank, epoch, step and a hint") {
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                 "--lr", "1e12"});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("loss became") != std::string::npos);
+  CHECK(run.err.find("at step") != std::string::npos);
+  CHECK(run.err.find("lower the learning rate") != std::string::npos);
+  CHECK(run.out.find("restarting") == std::string::npos);  // no restart can help
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
+}
+
+TEST_CASE("SIGINT or SIGTERM to the parent stops the workers: exit 130 or 143") {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    CAPTURE(sig);
+    const Started started = start_train(
+        {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--epochs", "1000"});
+    REQUIRE(wait_for_output(started, "epoch    1/1000"));
+    ::kill(started.pid, sig);
+    const Outcome run = finish(started);
+    INFO("stderr: " << run.err);
+    CHECK(run.exit_code == 128 + sig);
+    CHECK(run.err.find(sig == SIGINT ? "interrupted by SIGINT; workers stopped"
+                                     : "interrupted by SIGTERM; workers stopped") != std::string::npos);
+    CHECK_FALSE(run.orphans);
+    CHECK(our_segments(run.pid).empty());
+  }
+}
+
+TEST_CASE("the parent killed with SIGKILL: the workers exit on their own") {
+  const Started started = start_train(
+      {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--epochs", "1000"});
+  REQUIRE(wait_for_output(started, "epoch    1/1000"));
+  ::kill(started.pid, SIGKILL);
+  const Outcome run = finish(started);
+  CHECK(run.exit_code == 128 + SIGKILL);
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
 }

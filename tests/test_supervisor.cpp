@@ -30,7 +30,8 @@ bool process_gone(pid_t pid) {
 TEST_CASE("workers report to the parent, one whole message at a time") {
   constexpr int kProcs = 3;
   constexpr int kEpochs = 50;
-  WorkerGroup workers(kProcs, [](int rank, ReportChannel& channel) {
+  WorkerGroup workers(kProcs, [](const WorkerStart& start, ReportChannel& channel) {
+    const int rank = start.rank;
     for (int epoch = 1; epoch <= kEpochs; ++epoch) {
       WorkerReport report;
       report.rank = rank;
@@ -56,7 +57,8 @@ TEST_CASE("workers report to the parent, one whole message at a time") {
 TEST_CASE("a worker's exception is reported with its rank and message, and the others stop") {
   std::vector<pid_t> pids;
   try {
-    WorkerGroup workers(2, [](int rank, ReportChannel& channel) {
+    WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel& channel) {
+      const int rank = start.rank;
       if (rank == 1) {
         WorkerReport report;
         report.rank = rank;
@@ -70,7 +72,8 @@ TEST_CASE("a worker's exception is reported with its rank and message, and the o
     workers.join([](const WorkerReport&) {});
     FAIL("join() should have thrown");
   } catch (const Error& e) {
-    CHECK(std::string(e.what()) == "worker rank 1 failed (exit code 1) after 1 of its epochs: loss is NaN");
+    CHECK(std::string(e.what()) ==
+          "worker rank 1 failed in epoch 2 (exit code 1: loss is NaN); 0 of 0 restarts used (--max-restarts)");
   }
   for (pid_t pid : pids) CHECK(process_gone(pid));
 }
@@ -78,19 +81,20 @@ TEST_CASE("a worker's exception is reported with its rank and message, and the o
 TEST_CASE("a worker killed by a signal is named with the signal") {
   CHECK_THROWS_WITH_AS(
       {
-        WorkerGroup workers(2, [](int rank, ReportChannel&) {
-          if (rank == 0) ::raise(SIGKILL);
+        WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel&) {
+          if (start.rank == 0) ::raise(SIGKILL);
           ::pause();
         });
         workers.join([](const WorkerReport&) {});
       },
-      "worker rank 0 failed (signal 9 (SIGKILL)) after 0 of its epochs", Error);
+      "worker rank 0 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used (--max-restarts)",
+      Error);
 }
 
 TEST_CASE("destroying the group stops and reaps workers still running") {
   std::vector<pid_t> pids;
   {
-    WorkerGroup workers(2, [](int, ReportChannel&) { ::pause(); });
+    WorkerGroup workers(2, [](const WorkerStart&, ReportChannel&) { ::pause(); });
     pids = workers.pids();
     for (pid_t pid : pids) CHECK(::kill(pid, 0) == 0);
   }
@@ -106,7 +110,7 @@ TEST_CASE("workers die with their parent") {
   REQUIRE(middle >= 0);
   if (middle == 0) {
     ::close(fds[0]);
-    WorkerGroup workers(1, [&](int, ReportChannel&) {
+    WorkerGroup workers(1, [&](const WorkerStart&, ReportChannel&) {
       const pid_t me = ::getpid();
       (void)!::write(fds[1], &me, sizeof me);
       ::pause();
@@ -126,6 +130,78 @@ TEST_CASE("workers die with their parent") {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(gone);
+}
+
+namespace {
+
+// Reports epochs 1..3 from `first_epoch`; rank 1's first incarnation dies in epoch 2.
+void flaky_worker(const WorkerStart& start, ReportChannel& channel) {
+  for (int epoch = start.first_epoch; epoch < 3; ++epoch) {
+    if (start.rank == 1 && start.incarnation == 0 && epoch == 1) ::raise(SIGKILL);
+    WorkerReport report;
+    report.rank = start.rank;
+    report.epoch = epoch + 1;
+    report.samples = start.incarnation;
+    channel.send(report);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a failed worker is replaced and resumes its unfinished epoch") {
+  WorkerGroup workers(2, flaky_worker, /*max_restarts=*/1);
+  std::vector<RestartNotice> notices;
+  std::vector<std::pair<int, int>> rank1;  // (epoch, incarnation)
+  workers.join(
+      [&](const WorkerReport& r) {
+        if (r.rank == 1) rank1.emplace_back(r.epoch, int(r.samples));
+      },
+      [&](const RestartNotice& n) { notices.push_back(n); });
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].rank == 1);
+  CHECK(notices[0].how == "signal 9 (SIGKILL)");
+  CHECK(notices[0].first_epoch == 1);  // epoch 1 was done; the replacement redoes epoch 2
+  CHECK(notices[0].restarts == 1);
+  CHECK(workers.restarts() == 1);
+  CHECK(rank1 == std::vector<std::pair<int, int>>{{1, 0}, {2, 1}, {3, 1}});
+}
+
+TEST_CASE("restarts are bounded over the whole run") {
+  CHECK_THROWS_WITH_AS(
+      {
+        WorkerGroup workers(2, [](const WorkerStart&, ReportChannel&) { ::raise(SIGKILL); }, 2);
+        workers.join([](const WorkerReport&) {});
+      },
+      doctest::Contains("2 of 2 restarts used"), Error);
+}
+
+TEST_CASE("a fatal failure is not restarted") {
+  int restarts = 0;
+  CHECK_THROWS_WITH_AS(
+      {
+        WorkerGroup workers(
+            1, [](const WorkerStart&, ReportChannel&) { throw FatalError("loss became nan"); }, 3);
+        workers.join([](const WorkerReport&) {}, [&](const RestartNotice&) { ++restarts; });
+      },
+      "worker rank 0 failed in epoch 1 (exit code 1: loss became nan)", Error);
+  CHECK(restarts == 0);
+}
+
+TEST_CASE("SIGTERM to the parent stops the workers and reports the signal") {
+  std::vector<pid_t> pids;
+  CHECK_THROWS_WITH_AS(
+      {
+        WorkerGroup workers(2, [](const WorkerStart&, ReportChannel&) { ::pause(); });
+        pids = workers.pids();
+        ::kill(::getpid(), SIGTERM);
+        workers.join([](const WorkerReport&) {});
+      },
+      "interrupted by SIGTERM; workers stopped", Interrupted);
+  for (pid_t pid : pids) CHECK(process_gone(pid));
+  // The default disposition is back once the group is gone.
+  struct sigaction current {};
+  ::sigaction(SIGTERM, nullptr, &current);
+  CHECK((current.sa_handler == SIG_DFL));
 }
 
 TEST_CASE("wait statuses are described for people") {

@@ -22,6 +22,7 @@ struct Config {
   int64_t test_limit = 0;         // use only the first N test images; 0: all
   int64_t eval_batch_size = 256;
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
+  int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
 };

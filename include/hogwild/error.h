@@ -18,6 +18,13 @@ class InputError : public Error {
   using Error::Error;
 };
 
+// A failure that trying again would repeat (a diverged loss, say): a worker that fails
+// with one is not restarted.
+class FatalError : public Error {
+ public:
+  using Error::Error;
+};
+
 // "<what>: <strerror(errno)>" for failed system calls.
 std::string system_error_text(const std::string& what, int errnum);
 

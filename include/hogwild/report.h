@@ -29,6 +29,7 @@ struct RunRecord {
   int64_t segment_bytes = 0;
   std::vector<EpochRecord> epochs;
   Totals test;
+  int64_t restarts = 0;  // failed workers replaced
   double load_seconds = 0;
   double train_seconds = 0;  // fork of the first worker to exit of the last
   double eval_seconds = 0;

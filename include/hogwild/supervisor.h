@@ -1,5 +1,5 @@
-// Worker processes: fork, a single report channel home, wait, and failure detection.
-// Knows nothing of tensors: a worker is any function of its rank.
+// Worker processes: fork, a single report channel home, wait, restarts, signals.
+// Knows nothing of tensors: a worker is any function of where it starts.
 #pragma once
 
 #include <sys/types.h>
@@ -9,12 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "hogwild/error.h"
+
 namespace hogwild {
 
 // One message from a worker to the parent. Fixed size and below PIPE_BUF, so each write to
 // the shared pipe is atomic and messages from different workers never interleave.
 struct WorkerReport {
-  enum Kind : int32_t { kEpoch = 1, kFailure = 2 };
+  enum Kind : int32_t {
+    kEpoch = 1,    // an epoch finished
+    kFailure = 2,  // the worker is failing (an exception); a replacement may help
+    kFatal = 3,    // the worker is failing with a FatalError: a replacement would fail too
+  };
   int32_t kind = kEpoch;
   int32_t rank = 0;
   int32_t epoch = 0;  // 1-based
@@ -22,7 +28,7 @@ struct WorkerReport {
   int64_t correct = 0;
   double loss_sum = 0;  // sum over samples of the per-sample loss
   double seconds = 0;
-  char message[256] = {};  // kFailure: what went wrong
+  char message[256] = {};  // kFailure, kFatal: what went wrong
 };
 
 // The worker's end of the channel.
@@ -35,33 +41,76 @@ class ReportChannel {
   int fd_;
 };
 
-using WorkerBody = std::function<void(int rank, ReportChannel& channel)>;
+// Where a worker process starts: its rank, the first epoch it must train (0-based; a
+// replacement resumes its rank's unfinished epoch), and how many times the rank has been
+// restarted before.
+struct WorkerStart {
+  int rank = 0;
+  int first_epoch = 0;
+  int incarnation = 0;
+};
 
-// Owns the forked workers. Each runs `body(rank, channel)` and exits 0; an exception in it
-// is reported to the parent and the worker exits 1. A worker also dies with its parent
-// (PR_SET_PDEATHSIG), so a killed parent leaves no orphans training on.
+using WorkerBody = std::function<void(const WorkerStart& start, ReportChannel& channel)>;
+
+// A worker that died and was replaced.
+struct RestartNotice {
+  int rank = 0;
+  std::string how;  // "signal 9 (SIGKILL)", "exit code 1: <message>"
+  int first_epoch = 0;  // 0-based epoch the replacement starts with
+  int restarts = 0;     // restarts so far, this one included
+  int max_restarts = 0;
+};
+
+// SIGINT or SIGTERM reached the parent while it supervised; the workers have been stopped.
+class Interrupted : public Error {
+ public:
+  Interrupted(int signal, const std::string& message) : Error(message), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
+// Owns the forked workers. Each runs `body(start, channel)` and exits 0; an exception in it
+// is reported to the parent and the worker exits 1 (a FatalError is never restarted). Workers ignore SIGINT (the parent
+// decides) and die with their parent (PR_SET_PDEATHSIG), so a killed parent leaves no
+// orphans training on.
 class WorkerGroup {
  public:
-  WorkerGroup(int procs, const WorkerBody& body);
+  WorkerGroup(int procs, WorkerBody body, int max_restarts = 0);
   // Stops (SIGTERM, then SIGKILL after a grace period) and reaps workers still running.
   ~WorkerGroup();
   WorkerGroup(const WorkerGroup&) = delete;
   WorkerGroup& operator=(const WorkerGroup&) = delete;
 
-  // Hands every report to `on_report` as it arrives, until all workers have exited.
-  // If a worker fails (non-zero exit, signal), stops the others and throws Error naming
-  // the rank, how it failed, its last epoch and its own message.
-  void join(const std::function<void(const WorkerReport&)>& on_report);
+  // Hands every epoch report to `on_report` as it arrives, until all workers have exited 0.
+  // A worker that fails (throws, exits non-zero, is killed) is replaced, starting at its
+  // unfinished epoch, while fewer than max_restarts restarts have been made; `on_restart`
+  // hears of each. Past the bound, or for a fatal failure, stops the others and throws
+  // Error naming the rank, how it failed, the epoch and its message. SIGINT or SIGTERM to
+  // the parent stops the workers and throws Interrupted; a second one exits at once.
+  void join(const std::function<void(const WorkerReport&)>& on_report,
+            const std::function<void(const RestartNotice&)>& on_restart = {});
 
   const std::vector<pid_t>& pids() const { return pids_; }
+  int restarts() const { return restarts_; }
 
  private:
+  void spawn(const WorkerStart& start);
   void stop_all();
-  std::vector<pid_t> pids_;  // -1 once reaped
+  WorkerBody body_;
+  int max_restarts_;
+  int restarts_ = 0;
+  std::vector<pid_t> pids_;  // by rank; -1 once reaped
+  std::vector<int> incarnations_;
   int read_fd_ = -1;
+  int write_fd_ = -1;  // kept for replacements
 };
 
 // "exit code 3" / "signal 9 (SIGKILL)" for a waitpid status.
 std::string describe_wait_status(int status);
+
+// "SIGINT" for SIGINT.
+std::string signal_name(int signal);
 
 }  // namespace hogwild

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hogwild/dataset.h"
+#include "hogwild/error.h"
 #include "hogwild/metrics.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
@@ -19,23 +20,37 @@ namespace hogwild {
 
 struct TrainOptions {
   int64_t epochs = 1;
+  int64_t first_epoch = 0;  // 0-based; a replacement worker resumes its rank here
   int64_t batch_size = 256;
   double lr = 0.01;
   double momentum = 0.9;
   uint64_t seed = 1;  // dropout RNG of rank r is seeded seed + r
 };
 
-// One pass over `indices` of `data` in batches, one optimizer step per batch.
+// A loss that is NaN or infinite: the shared parameters are ruined, so no restart helps.
+class DivergenceError : public FatalError {
+ public:
+  using FatalError::FatalError;
+};
+
+// Called before every optimizer step with the rank's step count since it started.
+using StepHook = std::function<void(int64_t step)>;
+
+// One pass over `indices` of `data` in batches, one optimizer step per batch. Throws
+// DivergenceError when the loss stops being finite.
 Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size);
+                   const std::vector<int64_t>& indices, int64_t batch_size,
+                   const StepHook& before_step = {}, int64_t* steps = nullptr);
 
 // Called after each epoch (1-based) with that epoch's totals and its wall time.
 using EpochCallback = std::function<void(int64_t epoch, const Totals& totals, double seconds)>;
 
-// Everything rank `rank` does: its own momentum SGD and RNG, then each epoch over its
-// partition. The model's parameters may be shared with other ranks; no locks are taken.
+// Everything rank `rank` does: its own momentum SGD and RNG, then each epoch from
+// options.first_epoch over its partition. The model's parameters may be shared with other
+// ranks; no locks are taken.
 void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
-                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch);
+                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
+                const StepHook& before_step = {});
 
 // Loss and accuracy over the whole data set, in eval mode and without gradients.
 Totals evaluate(MnistNet& model, const Dataset& data, int64_t batch_size);
