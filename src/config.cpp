@@ -48,6 +48,11 @@ const std::vector<Field>& fields() {
       {"max_restarts", "replace a failed worker at most this many times in a run",
        &Config::max_restarts},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
+      {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
+       &Config::save_model},
+      {"checkpoint_every", "also save them every E epochs of the slowest rank (needs --save-model)",
+       &Config::checkpoint_every},
+      {"resume", "start from parameters saved by --save-model", &Config::resume},
   };
   return table;
 }
@@ -202,6 +207,13 @@ void validate(const Config& c) {
     fail("momentum", fmt::format("{}", c.momentum), "must be in [0, 1)");
   }
   if (c.seed < 0) fail("seed", std::to_string(c.seed), "must be 0 or greater");
+  if (c.checkpoint_every < 0) {
+    fail("checkpoint_every", std::to_string(c.checkpoint_every), "must be 0 (never) or greater");
+  }
+  if (c.checkpoint_every > 0 && c.save_model.empty()) {
+    fail("checkpoint_every", std::to_string(c.checkpoint_every),
+         "needs a file to save to: add --save-model PATH");
+  }
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
   }

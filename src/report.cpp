@@ -29,7 +29,10 @@ std::string format_config(const Config& config, int64_t cores, int64_t threads_p
     if (entry.key == "threads") {
       value = fmt::format("{}{}", threads_per_worker, config.threads == 0 ? " (auto: cores / procs)" : "");
     }
-    if (entry.key == "metrics_out" && value.empty()) value = "(none)";
+    if ((entry.key == "metrics_out" || entry.key == "save_model" || entry.key == "resume") &&
+        value.empty()) {
+      value = "(none)";
+    }
     text += fmt::format("  {:<16} {}\n", entry.key, value);
   }
   text += fmt::format("  {:<16} {}\n", "cores", cores);

@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 
+#include "hogwild/checkpoint.h"
 #include "hogwild/dataset.h"
 #include "hogwild/error.h"
 #include "hogwild/model.h"
@@ -27,12 +29,12 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Fail now, not after an hour of training, when the metrics file cannot be written.
-void check_writable(const std::string& path) {
+// Fail now, not after an hour of training, when an output file cannot be written.
+void check_writable(const std::string& path, const char* flag) {
   if (path.empty()) return;
   const std::string probe = path + ".tmp";
   std::ofstream out(probe, std::ios::trunc);
-  if (!out) throw InputError(system_error_text(fmt::format("--metrics-out {}: cannot write", path), errno));
+  if (!out) throw InputError(system_error_text(fmt::format("{} {}: cannot write", flag, path), errno));
   out.close();
   std::remove(probe.c_str());
 }
@@ -92,7 +94,8 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   run.threads_per_worker = threads_per_worker(config, run.cores);
   fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
-  check_writable(config.metrics_out);
+  check_writable(config.metrics_out, "--metrics-out");
+  check_writable(config.save_model, "--save-model");
   const FaultPlan fault = fault_plan_from_environment();
 
   const std::string dir = resolved_data_dir(config);
@@ -108,6 +111,10 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
 
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;
+  if (!config.resume.empty()) {
+    load_parameters(*model, config.resume);
+    fmt::print(out, "model: resumed from {}\n", config.resume);
+  }
   SharedParameters shared(*model);
   // Workers inherit the mapping through fork(), so the name is no longer needed: unlinking
   // now means nothing is left in /dev/shm whatever happens to any process from here on.
@@ -120,7 +127,14 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
 
   const int64_t threads = run.threads_per_worker;
   const auto train_started = Clock::now();
-  {
+  std::vector<int64_t> epochs_done(config.procs, 0);
+  int64_t checkpointed = 0;  // epochs every rank had finished at the last checkpoint
+  const auto save = [&](const std::string& why) {
+    save_parameters(*model, config.save_model);
+    fmt::print(out, "model: {} saved to {}\n", why, config.save_model);
+    std::fflush(out);
+  };
+  try {
     const auto body = [&](const WorkerStart& start, ReportChannel& channel) {
       at::set_num_threads(int(threads));
       TrainOptions options{config.epochs, start.first_epoch, config.batch_size, config.lr,
@@ -154,6 +168,15 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
           run.epochs.push_back(record);
           fmt::print(out, "{}\n", format_epoch_line(record, config.epochs, config.procs));
           std::fflush(out);
+          // The parent reads the shared parameters while the workers go on writing them: a
+          // snapshot as consistent as Hogwild itself.
+          epochs_done[report.rank] = report.epoch;
+          const int64_t slowest = *std::min_element(epochs_done.begin(), epochs_done.end());
+          if (config.checkpoint_every > 0 && slowest < config.epochs &&
+              slowest / config.checkpoint_every > checkpointed / config.checkpoint_every) {
+            checkpointed = slowest;
+            save(fmt::format("checkpoint after epoch {}", slowest));
+          }
         },
         [&](const RestartNotice& notice) {
           fmt::print(out, "rank {} failed ({}); restarting it at epoch {} (restart {} of {})\n",
@@ -162,6 +185,10 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
           std::fflush(out);
         });
     run.restarts = workers.restarts();
+  } catch (const Interrupted& e) {
+    if (config.save_model.empty()) throw;
+    save_parameters(*model, config.save_model);
+    throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
   }
   run.train_seconds = seconds_since(train_started);
 
@@ -170,6 +197,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   run.eval_seconds = seconds_since(eval_started);
   run.total_seconds = seconds_since(started);
   fmt::print(out, "{}", format_summary(run));
+  if (!config.save_model.empty()) save("trained parameters");
   if (!config.metrics_out.empty()) {
     write_metrics_json(config.metrics_out, run);
     fmt::print(out, "metrics: {}\n", config.metrics_out);

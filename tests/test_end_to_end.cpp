@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <signal.h>
@@ -111,6 +112,25 @@ std::string our_segments(pid_t pid) {
   return names;
 }
 
+// Runs hogwild_eval; returns (exit code, stdout + stderr).
+std::pair<int, std::string> run_eval(const std::string& args) {
+  const std::string command = std::string(HOGWILD_EVAL_BIN) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// The "test: ..." line of a run's output.
+std::string test_line(const std::string& out) {
+  const auto start = out.find("test: loss");
+  if (start == std::string::npos) return "";
+  return out.substr(start, out.find(" images", start) - start);
+}
+
 std::string source_path(const std::string& relative) {
   return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
 }
@@ -176,6 +196,9 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--data-dir", dir.file("nowhere")}, "neither train-images-idx3-ubyte"},
       {{"--data-dir", dir.path()}, "train-labels-idx1-ubyte: label 12 at index 7 is outside 0-9"},
       {{"--metrics-out", dir.file("no/such/dir/m.json"), "--train-limit", "256"}, "--metrics-out"},
+      {{"--save-model", dir.file("no/such/dir/m.pt")}, "--save-model"},
+      {{"--checkpoint-every", "2"}, "needs a file to save to: add --save-model PATH"},
+      {{"--max-restarts", "-1"}, "invalid max_restarts = -1"},
   };
   for (const auto& [args, message] : cases) {
     const Outcome run = run_train(args);
@@ -281,4 +304,62 @@ TEST_CASE("the parent killed with SIGKILL: the workers exit on their own") {
   CHECK(run.exit_code == 128 + SIGKILL);
   CHECK_FALSE(run.orphans);
   CHECK(our_segments(run.pid).empty());
+}
+
+TEST_CASE("--save-model writes the parameters that hogwild_eval and --resume read back") {
+  TempDir dir;
+  const std::string model = dir.file("model.pt");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                 "--save-model", model, "--checkpoint-every", "1"});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("model: checkpoint after epoch 1 saved to " + model) != std::string::npos);
+  CHECK(run.out.find("model: checkpoint after epoch 2 saved to " + model) != std::string::npos);
+  CHECK(run.out.find("model: trained parameters saved to " + model) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(model + ".tmp"));
+
+  // The same test images in eval mode give the same figures as the run's own evaluation.
+  const auto [code, text] = run_eval("--model " + model + " --test-limit 1000");
+  INFO("hogwild_eval: " << text);
+  CHECK(code == 0);
+  REQUIRE_FALSE(test_line(run.out).empty());
+  CHECK(test_line(text) == test_line(run.out).substr(0, test_line(text).size()));
+
+  // Resumed, the first epoch starts where the saved model left off.
+  TempDir metrics_dir;
+  const std::string fresh_metrics = metrics_dir.file("fresh.json");
+  const std::string resumed_metrics = metrics_dir.file("resumed.json");
+  REQUIRE(run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
+                     "--metrics-out", fresh_metrics}).exit_code == 0);
+  const Outcome resumed = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
+                                     "--resume", model, "--metrics-out", resumed_metrics});
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.out.find("model: resumed from " + model) != std::string::npos);
+  const auto fresh_doc = nlohmann::json::parse(slurp(fresh_metrics));
+  const auto resumed_doc = nlohmann::json::parse(slurp(resumed_metrics));
+  CHECK(double(resumed_doc["epochs"][0]["loss"]) < 0.7 * double(fresh_doc["epochs"][0]["loss"]));
+
+  const auto [bad_code, bad_text] = run_eval("--model " + dir.file("nothing.pt"));
+  CHECK(bad_code == 2);
+  CHECK(bad_text.find("nothing.pt: No such file or directory") != std::string::npos);
+  const Outcome bad_resume = run_train({"--resume", source_path("configs/smoke.toml")});
+  CHECK(bad_resume.exit_code == 2);
+  CHECK(bad_resume.err.find("not a saved model") != std::string::npos);
+}
+
+TEST_CASE("Ctrl-C with --save-model saves the current parameters") {
+  TempDir dir;
+  const std::string model = dir.file("model.pt");
+  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs",
+                                       "2", "--epochs", "1000", "--save-model", model});
+  REQUIRE(wait_for_output(started, "epoch    1/1000"));
+  ::kill(started.pid, SIGINT);
+  const Outcome run = finish(started);
+  INFO("stderr: " << run.err);
+  CHECK(run.exit_code == 130);
+  CHECK(run.err.find("interrupted by SIGINT; workers stopped; parameters saved to " + model) !=
+        std::string::npos);
+  CHECK(run_eval("--model " + model + " --test-limit 100").first == 0);
+  CHECK_FALSE(run.orphans);
 }

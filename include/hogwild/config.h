@@ -23,6 +23,9 @@ struct Config {
   int64_t eval_batch_size = 256;
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
+  std::string save_model;         // save the trained parameters here; empty: don't
+  int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
+  std::string resume;             // start from parameters saved here; empty: fresh
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
 };

@@ -1,0 +1,69 @@
+// hogwild_eval: evaluates parameters saved by hogwild_train --save-model on a test set.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include "hogwild/checkpoint.h"
+#include "hogwild/config.h"
+#include "hogwild/dataset.h"
+#include "hogwild/error.h"
+#include "hogwild/model.h"
+#include "hogwild/trainer.h"
+
+namespace {
+
+std::string first_line(const char* text) {
+  std::string line(text);
+  return line.substr(0, line.find('\n'));
+}
+
+int run(int argc, char** argv) {
+  hogwild::Config config;
+  std::string model_path;
+  int threads = 0;
+  CLI::App app{"Evaluates a model saved by hogwild_train --save-model on the test set.",
+               "hogwild_eval"};
+  app.add_option("--model", model_path, "file written by hogwild_train --save-model")->required();
+  app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
+  app.add_option("--data-dir", config.data_dir,
+                 "directory with the IDX files; empty: <project>/data/<dataset>");
+  app.add_option("--test-limit", config.test_limit, "first N test images only; 0: all")
+      ->capture_default_str();
+  app.add_option("--eval-batch-size", config.eval_batch_size, "batch size")->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads; 0: all cores")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print("{}", app.help());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    throw hogwild::InputError(fmt::format("{} (see --help)", e.what()));
+  }
+  hogwild::validate(config);
+  if (threads < 0) throw hogwild::InputError(fmt::format("invalid threads = {}", threads));
+  at::set_num_threads(threads > 0 ? threads : int(std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN))));
+
+  hogwild::MnistNet model;
+  hogwild::load_parameters(*model, model_path);
+  const std::string dir = hogwild::resolved_data_dir(config);
+  const hogwild::Dataset test = hogwild::load_dataset(dir, "t10k", config.test_limit);
+  const hogwild::Totals totals = hogwild::evaluate(model, test, config.eval_batch_size);
+  fmt::print("model: {}\ntest: loss {:.4f}  accuracy {:.2f}% ({} of {} images from {})\n",
+             model_path, totals.mean_loss(), totals.accuracy(), totals.correct, totals.samples, dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const hogwild::InputError& e) {
+    fmt::print(stderr, "hogwild_eval: error: {}\n", first_line(e.what()));
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hogwild_eval: error: {}\n", first_line(e.what()));
+    return 1;
+  }
+}

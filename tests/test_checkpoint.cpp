@@ -1,0 +1,70 @@
+#include "torch_doctest.h"  // first: see there
+
+#include <filesystem>
+#include <fstream>
+
+#include "hogwild/checkpoint.h"
+#include "hogwild/error.h"
+#include "hogwild/model.h"
+#include "test_support.h"
+
+using namespace hogwild;
+using hogwild::testing::TempDir;
+
+namespace {
+
+// Same parameter names as MnistNet's first layer, other shapes.
+struct WrongShapeImpl : torch::nn::Module {
+  WrongShapeImpl() { register_module("conv1", torch::nn::Conv2d(1, 8, 5)); }
+};
+
+}  // namespace
+
+TEST_CASE("saved parameters load back exactly, and no temporary file is left") {
+  TempDir dir;
+  const std::string path = dir.file("model.pt");
+  torch::manual_seed(1);
+  MnistNet saved;
+  save_parameters(*saved, path);
+  CHECK(std::filesystem::exists(path));
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  torch::manual_seed(2);
+  MnistNet loaded;
+  CHECK_FALSE(torch::equal(loaded->parameters()[0], saved->parameters()[0]));
+  load_parameters(*loaded, path);
+  const auto a = saved->parameters();
+  const auto b = loaded->parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+}
+
+TEST_CASE("loading names the file and what is wrong with it") {
+  TempDir dir;
+  MnistNet model;
+  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.file("missing.pt")),
+                       doctest::Contains("missing.pt: No such file or directory"), InputError);
+  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.path()), doctest::Contains("not a regular file"),
+                       InputError);
+  std::ofstream(dir.file("junk.pt")) << "this is not a model";
+  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.file("junk.pt")),
+                       doctest::Contains("junk.pt: not a saved model"), InputError);
+
+  const auto wrong = std::make_shared<WrongShapeImpl>();
+  save_parameters(*wrong, dir.file("wrong.pt"));
+  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.file("wrong.pt")),
+                       doctest::Contains("parameter 'conv1.weight' has shape [8, 1, 5, 5], the network "
+                                         "needs [16, 1, 5, 5]"),
+                       InputError);
+
+  torch::nn::Linear other(3, 4);  // names "weight" and "bias": none of ours
+  save_parameters(*other, dir.file("other.pt"));
+  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.file("other.pt")),
+                       doctest::Contains("has no parameter 'conv1.weight'"), InputError);
+}
+
+TEST_CASE("saving to a directory that does not exist fails with the path") {
+  MnistNet model;
+  CHECK_THROWS_WITH_AS(save_parameters(*model, "/nonexistent-dir/model.pt"),
+                       doctest::Contains("/nonexistent-dir/model.pt"), Error);
+}
