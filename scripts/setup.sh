@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Build and run dependencies, from Debian.
 packages=(build-essential cmake libtorch-dev libboost-dev libfmt-dev doctest-dev libcli11-dev
           libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist npm
-          python3-torch gnuplot-nox)  # the last two for the benchmark (and its quick test)
+          python3-torch gnuplot-nox     # the benchmark (and its quick test)
+          clang-14 libclang-rt-14-dev)  # the IDX fuzzer (libFuzzer)
 missing=()
 for p in "${packages[@]}"; do
   # npm may come from elsewhere (e.g. NodeSource's nodejs bundles it); don't fight that.

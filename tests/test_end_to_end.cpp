@@ -72,25 +72,39 @@ Started start_train(const std::vector<std::string>& args,
   return started;
 }
 
-// Waits for the run to end, then looks for processes it left behind.
-Outcome finish(const Started& started) {
-  Outcome outcome;
-  outcome.pid = started.pid;
+// Waits for a run's own process; its exit code (128 + signal when killed).
+int wait_exit(pid_t pid) {
   int status = 0;
-  REQUIRE(::waitpid(started.pid, &status, 0) == started.pid);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  // Reap orphans that already died; one still running after 2 s is a leak.
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// After the runs have ended: true if a process of theirs is still alive. Orphans are ours
+// to reap (we are their subreaper); dead ones are reaped, a live one gets 2 s to die.
+bool orphans_left() {
+  int status = 0;
   for (int tries = 0; tries < 100; ++tries) {
     const pid_t r = ::waitpid(-1, &status, WNOHANG);
-    if (r < 0) break;         // no children at all: clean
-    if (r > 0) continue;      // a dead orphan, reaped; look again
-    outcome.orphans = true;   // a live one: give it a moment to die
-    ::usleep(20000);
+    if (r < 0) return false;  // no children at all: clean
+    if (r == 0) ::usleep(20000);
   }
-  if (outcome.orphans) outcome.orphans = ::waitpid(-1, &status, WNOHANG) >= 0;
+  return true;  // children still there after 2 s
+}
+
+Outcome outcome_of(const Started& started, int exit_code, bool orphans) {
+  Outcome outcome;
+  outcome.pid = started.pid;
+  outcome.exit_code = exit_code;
+  outcome.orphans = orphans;
   outcome.out = slurp(started.out_path());
   outcome.err = slurp(started.err_path());
   return outcome;
+}
+
+// Waits for the run to end, then looks for processes it left behind.
+Outcome finish(const Started& started) {
+  const int code = wait_exit(started.pid);
+  return outcome_of(started, code, orphans_left());
 }
 
 Outcome run_train(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
@@ -362,4 +376,26 @@ TEST_CASE("Ctrl-C with --save-model saves the current parameters") {
         std::string::npos);
   CHECK(run_eval("--model " + model + " --test-limit 100").first == 0);
   CHECK_FALSE(run.orphans);
+}
+
+TEST_CASE("two runs at once on one machine do not interfere") {
+  const std::vector<std::string> args = {"--config", source_path("configs/smoke.toml"), "--procs",
+                                         "2", "--epochs", "2"};
+  const Started first = start_train(args);
+  const Started second = start_train(args);
+  const int first_code = wait_exit(first.pid);
+  const int second_code = wait_exit(second.pid);
+  const bool orphans = orphans_left();
+  const Outcome a = outcome_of(first, first_code, orphans);
+  const Outcome b = outcome_of(second, second_code, orphans);
+  INFO("first stderr: " << a.err);
+  INFO("second stderr: " << b.err);
+  CHECK(a.exit_code == 0);
+  CHECK(b.exit_code == 0);
+  CHECK(test_line(a.out).find("accuracy") != std::string::npos);
+  CHECK(test_line(b.out).find("accuracy") != std::string::npos);
+  CHECK_FALSE(a.orphans);
+  CHECK_FALSE(b.orphans);
+  CHECK(our_segments(a.pid).empty());
+  CHECK(our_segments(b.pid).empty());
 }
