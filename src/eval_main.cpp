@@ -13,11 +13,6 @@
 
 namespace {
 
-std::string first_line(const char* text) {
-  std::string line(text);
-  return line.substr(0, line.find('\n'));
-}
-
 int run(int argc, char** argv) {
   hogwild::Config config;
   std::string model_path;
@@ -60,10 +55,10 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const hogwild::InputError& e) {
-    fmt::print(stderr, "hogwild_eval: error: {}\n", first_line(e.what()));
+    fmt::print(stderr, "hogwild_eval: error: {}\n", hogwild::first_line(e.what()));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "hogwild_eval: error: {}\n", first_line(e.what()));
+    fmt::print(stderr, "hogwild_eval: error: {}\n", hogwild::first_line(e.what()));
     return 1;
   }
 }

@@ -10,16 +10,6 @@
 #include "hogwild/run.h"
 #include "hogwild/supervisor.h"
 
-namespace {
-
-// Library errors (LibTorch's in particular) can span lines; the user gets the first.
-std::string first_line(const char* text) {
-  std::string line(text);
-  return line.substr(0, line.find('\n'));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   try {
     hogwild::Config config;
@@ -38,13 +28,13 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const hogwild::Interrupted& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "hogwild_train: {}\n", first_line(e.what()));
+    fmt::print(stderr, "hogwild_train: {}\n", hogwild::first_line(e.what()));
     return 128 + e.signal();
   } catch (const hogwild::InputError& e) {
-    fmt::print(stderr, "hogwild_train: error: {}\n", first_line(e.what()));
+    fmt::print(stderr, "hogwild_train: error: {}\n", hogwild::first_line(e.what()));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "hogwild_train: error: {}\n", first_line(e.what()));
+    fmt::print(stderr, "hogwild_train: error: {}\n", hogwild::first_line(e.what()));
     return 1;
   }
 }

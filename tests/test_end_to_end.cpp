@@ -399,3 +399,28 @@ TEST_CASE("two runs at once on one machine do not interfere") {
   CHECK(our_segments(a.pid).empty());
   CHECK(our_segments(b.pid).empty());
 }
+
+TEST_CASE("a /dev/shm without room: a clear message, exit 1, no segment") {
+  // A private mount namespace with a 64 KiB /dev/shm: the 114 KB of parameters cannot fit.
+  // Needs root (CI and the development machines run as root).
+  if (::geteuid() != 0 || ::system("command -v unshare >/dev/null") != 0) {
+    MESSAGE("skipped: needs root and unshare(1)");
+    return;
+  }
+  const std::string command =
+      "unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm "
+      "|| exit 99; " + std::string(HOGWILD_TRAIN_BIN) + " --config " +
+      source_path("configs/smoke.toml") + "; code=$?; ls -A /dev/shm; exit $code' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
+  const int status = ::pclose(pipe);
+  INFO("output: " << text);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(text.find("hogwild_train: error: /dev/shm has") != std::string::npos);
+  CHECK(text.find("bytes free but the parameters need") != std::string::npos);
+  CHECK(text.find("hogwild-") == std::string::npos);  // ls of the small /dev/shm lists nothing
+}

@@ -28,4 +28,7 @@ class FatalError : public Error {
 // "<what>: <strerror(errno)>" for failed system calls.
 std::string system_error_text(const std::string& what, int errnum);
 
+// The first line of an error message: what main() prints (LibTorch's span many lines).
+std::string first_line(const std::string& text);
+
 }  // namespace hogwild
