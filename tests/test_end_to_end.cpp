@@ -126,9 +126,8 @@ std::string our_segments(pid_t pid) {
   return names;
 }
 
-// Runs hogwild_eval; returns (exit code, stdout + stderr).
-std::pair<int, std::string> run_eval(const std::string& args) {
-  const std::string command = std::string(HOGWILD_EVAL_BIN) + " " + args + " 2>&1";
+// Runs a shell command; returns (exit code, or -1 if it did not exit; what it printed).
+std::pair<int, std::string> run_shell(const std::string& command) {
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string text;
@@ -136,6 +135,11 @@ std::pair<int, std::string> run_eval(const std::string& args) {
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// Runs hogwild_eval; returns (exit code, stdout + stderr).
+std::pair<int, std::string> run_eval(const std::string& args) {
+  return run_shell(std::string(HOGWILD_EVAL_BIN) + " " + args + " 2>&1");
 }
 
 // The "test: ..." line of a run's output.
@@ -411,15 +415,9 @@ TEST_CASE("a /dev/shm without room: a clear message, exit 1, no segment") {
       "unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm "
       "|| exit 99; " + std::string(HOGWILD_TRAIN_BIN) + " --config " +
       source_path("configs/smoke.toml") + "; code=$?; ls -A /dev/shm; exit $code' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
-  const int status = ::pclose(pipe);
+  const auto [code, text] = run_shell(command);
   INFO("output: " << text);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(code == 1);
   CHECK(text.find("hogwild_train: error: /dev/shm has") != std::string::npos);
   CHECK(text.find("bytes free but the parameters need") != std::string::npos);
   CHECK(text.find("hogwild-") == std::string::npos);  // ls of the small /dev/shm lists nothing
