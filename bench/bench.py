@@ -3,6 +3,8 @@
 
   bench.py sweep   --procs "1 2 3 4 5" --epochs 15 --repeat 3 --config C --out DIR
   bench.py compare --procs "1 2"       --epochs 3  --repeat 1 --config C --out DIR
+  bench.py accuracy --procs "1 2 3 4 5" --seeds "1 2 3" --target 98 --config C --out DIR
+                   (both recipes at every N; every seed at the largest N, the first elsewhere)
   bench.py plot    --out DIR            (redraws the graphs from DIR/sweep.csv)
 
 Every run's metrics come from its own JSON file (hogwild_train --metrics-out, or
@@ -70,17 +72,30 @@ def run_measured(cmd, log_path):
     return peak / 1024.0
 
 
-def ours_cmd(args, procs, metrics, epochs):
-    return [args.binary, "--config", args.config, "--procs", str(procs), "--epochs", str(epochs),
-            "--threads", str(args.threads), "--metrics-out", metrics]
+def recipe_flags(args):
+    return ["--recipe", args.recipe] if args.recipe else []
 
 
-def theirs_cmd(args, procs, metrics, epochs, policy):
-    s = settings_from_config(args)
+def target_flags(args, stop):
+    """Evaluate every epoch when a target is set; stop at it only if `stop`."""
+    if not args.target:
+        return []
+    return ["--target-accuracy", str(args.target)] if stop else ["--eval-every-epoch"]
+
+
+def ours_cmd(args, procs, metrics, epochs, stop_at_target=False, extra=()):
+    return ([args.binary, "--config", args.config, "--procs", str(procs), "--epochs", str(epochs),
+             "--threads", str(args.threads), "--metrics-out", metrics] + recipe_flags(args) +
+            target_flags(args, stop_at_target) + list(extra))
+
+
+def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
+    s = settings_from_config(args, procs)
+    h = s["hyperparameters"]  # the same per-worker batch, lr and momentum as ours at this N
     cmd = ["/usr/bin/python3", os.path.join(HERE, "pytorch_hogwild.py"), "--data-dir", s["data_dir"],
-           "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(s["batch_size"]),
-           "--lr", str(s["lr"]), "--momentum", str(s["momentum"]), "--seed", str(s["seed"]),
-           "--thread-policy", policy, "--metrics-out", metrics]
+           "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(h["batch_per_worker"]),
+           "--lr", str(h["lr"]), "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
+           "--thread-policy", policy, "--metrics-out", metrics] + target_flags(args, stop_at_target)
     if s["train_limit"]:
         cmd += ["--train-limit", str(s["train_limit"])]
     if s["test_limit"]:
@@ -88,13 +103,26 @@ def theirs_cmd(args, procs, metrics, epochs, policy):
     return cmd
 
 
-def settings_from_config(args):
-    """The effective settings of the config, as hogwild_train resolves them (so both sides agree)."""
-    if not hasattr(args, "_settings"):
-        out = subprocess.run([args.binary, "--config", args.config, "--print-config"], check=True,
-                             stdout=subprocess.PIPE, cwd=ROOT, text=True).stdout
-        args._settings = json.loads(out)
-    return args._settings
+def settings_from_config(args, procs):
+    """The effective settings at `procs`, as hogwild_train resolves them (so both sides agree)."""
+    out = subprocess.run([args.binary, "--config", args.config, "--procs", str(procs),
+                          "--print-config"] + recipe_flags(args), check=True,
+                         stdout=subprocess.PIPE, cwd=ROOT, text=True).stdout
+    return json.loads(out)
+
+
+def time_to_target(doc, target):
+    """Seconds into training of the first evaluation at or above `target`; '' if none."""
+    for e in doc.get("evaluations", []):
+        if e["accuracy"] >= target:
+            return e["seconds"]
+    return None
+
+
+def median_or_blank(values, fmt="{:.1f}"):
+    """Median of the runs that reached the target, blank unless most of them did."""
+    reached = [v for v in values if v is not None]
+    return fmt.format(median(reached)) if reached and 2 * len(reached) > len(values) else ""
 
 
 def load(path):
@@ -136,24 +164,64 @@ def sweep(args):
                 runs[n].append((doc, peak))
     base_n = min(procs_list)
     t_base = median(d["timings"]["train_seconds"] for d, _ in runs[base_n])
-    header = ["procs", "threads_per_proc", "epochs", "runs", "train_seconds", "samples_per_second",
-              "speedup", "efficiency", "test_accuracy", "test_loss", "peak_pss_mib"]
+    header = ["procs", "recipe", "batch_per_worker", "threads_per_proc", "epochs", "runs",
+              "train_seconds", "samples_per_second", "speedup", "efficiency", "test_accuracy",
+              "test_loss", "peak_pss_mib", "min_accuracy", "max_accuracy",
+              f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"]
     rows = []
     for n in procs_list:
         docs = [d for d, _ in runs[n]]
         t = median(d["timings"]["train_seconds"] for d in docs)
         speedup = base_n * t_base / t
-        rows.append([n, docs[0]["threads_per_worker"], args.epochs, len(docs), f"{t:.2f}",
+        h = docs[0]["hyperparameters"]
+        accuracies = [d["test"]["accuracy"] for d in docs]
+        rows.append([n, h["recipe"], h["batch_per_worker"], docs[0]["threads_per_worker"],
+                     args.epochs, len(docs), f"{t:.2f}",
                      f"{median(d['throughput']['samples_per_second'] for d in docs):.0f}",
                      f"{speedup:.3f}", f"{speedup / n:.3f}",
                      f"{median(d['test']['accuracy'] for d in docs):.2f}",
                      f"{median(d['test']['loss'] for d in docs):.4f}",
-                     f"{median(p for _, p in runs[n]):.0f}"])
+                     f"{median(p for _, p in runs[n]):.0f}",
+                     f"{min(accuracies):.2f}", f"{max(accuracies):.2f}",
+                     median_or_blank([time_to_target(d, args.target) for d in docs])
+                     if args.target else ""])
     csv_path = os.path.join(args.out, "sweep.csv")
     write_csv(csv_path, header, rows)
     print_table(header, rows)
     plot(csv_path, args.out)
     print(f"sweep: wrote {csv_path}, speedup.png and speedup.svg in {args.out}")
+
+
+def accuracy(args):
+    """Test accuracy against N for the seed's recipe and the scaled one, from the same config."""
+    procs_list = [int(p) for p in args.procs.split()]
+    seeds = [int(x) for x in args.seeds.split()]
+    args.recipe = ""  # both recipes, each by its own flag
+    name = os.path.splitext(os.path.basename(args.config))[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in procs_list:
+            for seed in (seeds if n == max(procs_list) else seeds[:1]):
+                for recipe in ("seed", "scaled"):
+                    metrics = os.path.join(tmp, f"accuracy-{recipe}-{n}-{seed}.json")
+                    print(f"accuracy: {name}, recipe {recipe}, procs {n}, seed {seed}", flush=True)
+                    cmd = ours_cmd(args, n, metrics, args.epochs,
+                                   extra=["--recipe", recipe, "--seed", str(seed), "--eval-every-epoch"])
+                    run_measured(cmd, os.path.join(args.out, f"accuracy-{name}-{recipe}-{n}-{seed}.log"))
+                    d = load(metrics)
+                    tta = time_to_target(d, args.target) if args.target else None
+                    rows.append([recipe, n, d["hyperparameters"]["batch_per_worker"], seed, args.epochs,
+                                 f"{d['test']['accuracy']:.2f}", f"{d['timings']['train_seconds']:.1f}",
+                                 f"{d['throughput']['samples_per_second']:.0f}",
+                                 "" if tta is None else f"{tta:.1f}"])
+    rows.sort(key=lambda r: (r[0] != "seed", r[1], r[3]))
+    header = ["recipe", "procs", "batch_per_worker", "seed", "epochs", "test_accuracy",
+              "train_seconds", "samples_per_second",
+              f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"]
+    csv_path = os.path.join(args.out, f"accuracy-{name}.csv")
+    write_csv(csv_path, header, rows)
+    print_table(header, rows)
+    print(f"accuracy: wrote {csv_path}")
 
 
 def plot(csv_path, out):
@@ -177,12 +245,14 @@ def compare(args):
                 for i, (name, policy) in enumerate(impls):
                     metrics = os.path.join(tmp, f"compare-{n}-{i}-{r}.json")
                     print(f"compare: procs {n}, {name}, round {r + 1}/{args.repeat}", flush=True)
-                    cmd = (ours_cmd(args, n, metrics, args.epochs) if policy is None
-                           else theirs_cmd(args, n, metrics, args.epochs, policy))
+                    cmd = (ours_cmd(args, n, metrics, args.epochs, stop_at_target=True)
+                           if policy is None else
+                           theirs_cmd(args, n, metrics, args.epochs, policy, stop_at_target=True))
                     run_measured(cmd, os.path.join(args.out, f"compare-{n}-{i}-{r}.log"))
                     results.setdefault((n, i), []).append(load(metrics))
+    target_column = f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"
     header = ["procs", "implementation", "threads_per_proc", "epochs", "runs", "train_seconds",
-              "samples_per_second", "test_accuracy", "ours_over_this"]
+              "samples_per_second", "test_accuracy", "ours_over_this", target_column]
     rows = []
     for n in procs_list:
         ours_rate = median(d["throughput"]["samples_per_second"] for d in results[(n, 0)])
@@ -192,16 +262,24 @@ def compare(args):
             rows.append([n, name, docs[0]["threads_per_worker"], args.epochs, len(docs),
                          f"{median(d['timings']['train_seconds'] for d in docs):.2f}",
                          f"{rate:.0f}", f"{median(d['test']['accuracy'] for d in docs):.2f}",
-                         f"{ours_rate / rate:.2f}"])
+                         f"{ours_rate / rate:.2f}",
+                         median_or_blank([d["target"]["time_to_accuracy_seconds"] for d in docs])
+                         if args.target else ""])
     csv_path = os.path.join(args.out, "compare.csv")
     write_csv(csv_path, header, rows)
-    md = ["| procs | implementation | threads/proc | training time (s) | samples/s | test accuracy | ours / this |",
-          "|---|---|---|---|---|---|---|"]
+    md = ["| procs | implementation | threads/proc | training time (s) | samples/s | test accuracy | ours / this | "
+          f"time to {args.target:g}% (s) |" if args.target else "| procs | implementation | threads/proc | "
+          "training time (s) | samples/s | test accuracy | ours / this |",
+          "|---|---|---|---|---|---|---|---|" if args.target else "|---|---|---|---|---|---|---|"]
     for row in rows:
-        md.append(f"| {row[0]} | {row[1]} | {row[2]} | {row[5]} | {row[6]} | {row[7]}% | {row[8]}x |")
+        cells = [row[0], row[1], row[2], row[5], row[6], f"{row[7]}%", f"{row[8]}x"]
+        if args.target:
+            cells.append(row[9] or "not reached")
+        md.append("| " + " | ".join(str(c) for c in cells) + " |")
     md.append("")
-    md.append(f"{args.epochs} epochs, config {args.config}, median of {args.repeat} run(s) per row, "
-              f"ours and theirs alternating; {os.cpu_count()} cores.")
+    md.append(f"Up to {args.epochs} epochs{f', stopping at {args.target:g}% test accuracy' if args.target else ''}, "
+              f"config {args.config}{f' --recipe {args.recipe}' if args.recipe else ''}, median of "
+              f"{args.repeat} run(s) per row, ours and theirs alternating; {os.cpu_count()} cores.")
     with open(os.path.join(args.out, "compare.md.tmp"), "w") as f:
         f.write("\n".join(md) + "\n")
     os.replace(os.path.join(args.out, "compare.md.tmp"), os.path.join(args.out, "compare.md"))
@@ -211,12 +289,17 @@ def compare(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["sweep", "compare", "plot"])
+    parser.add_argument("command", choices=["sweep", "compare", "accuracy", "plot"])
+    parser.add_argument("--seeds", default="1 2 3", help="accuracy: seeds run at the largest N")
     parser.add_argument("--procs", default="1 2 3 4 5")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--config", default="configs/mnist.toml")
     parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--recipe", default="", help="hogwild_train --recipe (empty: the config's)")
+    parser.add_argument("--target", type=float, default=0.0,
+                        help="test accuracy %%: evaluate every epoch and report the time to reach it "
+                             "(compare also stops there)")
     parser.add_argument("--threads", type=int, default=0,
                         help="hogwild_train --threads (0: cores / N)")
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "hogwild_train"))
@@ -225,10 +308,10 @@ def main():
         raise SystemExit("bench: --repeat and --epochs must be at least 1, --threads at least 0, "
                          "--procs not empty")
     os.makedirs(args.out, exist_ok=True)
-    if args.target == "plot":  # redraw from an existing sweep.csv
+    if args.command == "plot":  # redraw from an existing sweep.csv
         plot(os.path.join(args.out, "sweep.csv"), args.out)
     else:
-        sweep(args) if args.target == "sweep" else compare(args)
+        {"sweep": sweep, "compare": compare, "accuracy": accuracy}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,15 @@ its own SGD with momentum. Same model, data files, epochs, batch size and N as h
                                as PyTorch's multiprocessing notes advise
   --thread-policy default      threads left alone, as the seed did
 
+  --eval-every-epoch           the parent evaluates the shared model whenever every rank has
+                               finished an epoch (the workers go on meanwhile)
+  --target-accuracy A          ... and stops the workers once the test accuracy reaches A%
+
 Writes a JSON file with the same keys the bench reads from hogwild_train's --metrics-out.
 Runs with Debian's python3-torch (/usr/bin/python3).
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -73,7 +78,7 @@ def load_split(directory, prefix, limit):
     return TensorDataset(x, y)
 
 
-def train(rank, args, model, dataset):
+def train(rank, args, model, dataset, done):
     if args.thread_policy == "per-process":
         torch.set_num_threads(max(1, os.cpu_count() // args.procs))
     torch.manual_seed(args.seed + rank)
@@ -98,6 +103,7 @@ def train(rank, args, model, dataset):
         print(f"epoch {epoch + 1}/{args.epochs}  rank {rank}  loss {loss_sum / samples:.4f}  "
               f"acc {100.0 * correct / samples:6.2f}%  {samples / took:6.0f} samples/s  "
               f"threads {torch.get_num_threads()}", flush=True)
+        done.put((rank, epoch + 1))
 
 
 def evaluate(model, dataset, batch_size):
@@ -124,6 +130,8 @@ def main():
     parser.add_argument("--test-limit", type=int, default=0)
     parser.add_argument("--thread-policy", choices=["per-process", "default"],
                         default="per-process")
+    parser.add_argument("--eval-every-epoch", action="store_true")
+    parser.add_argument("--target-accuracy", type=float, default=0.0)
     parser.add_argument("--metrics-out", required=True)
     args = parser.parse_args()
 
@@ -134,21 +142,56 @@ def main():
     model = Mnist()
     model.share_memory()
 
+    torch.set_num_threads(1)  # the parent only evaluates, on one thread, like hogwild_train's
+    evaluate_each_epoch = args.eval_every_epoch or args.target_accuracy > 0
+    evaluations, target_epoch, target_seconds = [], None, None
     train_started = time.time()
-    workers = [mp.Process(target=train, args=(rank, args, model, train_set))
+    done = mp.Queue()
+    workers = [mp.Process(target=train, args=(rank, args, model, train_set, done))
                for rank in range(args.procs)]
     for w in workers:
         w.start()
+    epochs_done, evaluated = [0] * args.procs, 0
+    while evaluate_each_epoch and min(epochs_done) < args.epochs and target_epoch is None:
+        try:
+            rank, epoch = done.get(timeout=1.0)
+        except Exception:  # queue.Empty: check the workers are still alive
+            if any(w.exitcode not in (None, 0) for w in workers):
+                break
+            continue
+        epochs_done[rank] = epoch
+        slowest = min(epochs_done)
+        if evaluated < slowest < args.epochs:
+            evaluated = slowest
+            snapshot = copy.deepcopy(model)  # the workers go on writing the shared one
+            loss, accuracy = evaluate(snapshot, test_set, 256)
+            seconds = time.time() - train_started
+            evaluations.append({"epoch": slowest, "seconds": seconds, "loss": loss,
+                                "accuracy": accuracy})
+            print(f"eval after epoch {slowest}: test loss {loss:.4f}  accuracy {accuracy:.2f}%  "
+                  f"({seconds:.1f} s into training)", flush=True)
+            if args.target_accuracy > 0 and accuracy >= args.target_accuracy:
+                target_epoch, target_seconds = slowest, seconds
+                model = snapshot  # the parameters that reached the target
+                for w in workers:
+                    w.terminate()
     for w in workers:
         w.join()
     train_seconds = time.time() - train_started
     failed = [w.exitcode for w in workers if w.exitcode != 0]
-    if failed:
+    if failed and target_epoch is None:
         sys.exit(f"pytorch_hogwild: a worker failed with exit code {failed[0]}")
 
     test_loss, test_accuracy = evaluate(model, test_set, 256)
+    if evaluate_each_epoch and target_epoch is None:
+        seconds = time.time() - train_started
+        evaluations.append({"epoch": args.epochs, "seconds": seconds, "loss": test_loss,
+                            "accuracy": test_accuracy})
+        if args.target_accuracy > 0 and test_accuracy >= args.target_accuracy:
+            target_epoch, target_seconds = args.epochs, seconds
+    trained_epochs = target_epoch if target_epoch is not None else args.epochs
     per_rank = -(-len(train_set) // args.procs)  # DistributedSampler pads to equal parts
-    trained = per_rank * args.procs * args.epochs
+    trained = per_rank * args.procs * trained_epochs  # (at least: ranks may be ahead)
     threads = (max(1, os.cpu_count() // args.procs) if args.thread_policy == "per-process"
                else torch.get_num_threads())
     print(f"test: loss {test_loss:.4f}  accuracy {test_accuracy:.2f}%")
@@ -159,6 +202,9 @@ def main():
                    "thread_policy": args.thread_policy},
         "threads_per_worker": threads,
         "test": {"loss": test_loss, "accuracy": test_accuracy},
+        "evaluations": evaluations,
+        "target": {"accuracy": args.target_accuracy, "reached": target_epoch is not None,
+                   "epoch": target_epoch, "time_to_accuracy_seconds": target_seconds},
         "timings": {"train_seconds": train_seconds, "total_seconds": time.time() - started},
         "throughput": {"trained_samples": trained, "samples_per_second": trained / train_seconds},
     }

@@ -19,14 +19,14 @@ set y2range [0:1.2]
 set y2tics 0.2
 set ytics nomirror
 set key top left
-plot csv using 1:7 with linespoints linewidth 2 pointtype 7 title 'speedup', \
+plot csv using 1:'speedup' with linespoints linewidth 2 pointtype 7 title 'speedup', \
      csv using 1:1 with lines dashtype 3 linecolor rgb '#444444' title 'ideal', \
-     csv using 1:8 axes x1y2 with linespoints pointtype 5 title 'efficiency'
+     csv using 1:'efficiency' axes x1y2 with linespoints pointtype 5 title 'efficiency'
 
 unset y2label
 unset y2tics
 set ylabel 'test accuracy (%)'
 set yrange [*:*]
 set key top right
-plot csv using 1:9 with linespoints linewidth 2 pointtype 7 title 'test accuracy'
+plot csv using 1:'test_accuracy' with linespoints linewidth 2 pointtype 7 title 'test accuracy'
 unset multiplot

@@ -35,7 +35,10 @@ const std::vector<Field>& fields() {
       {"procs", "worker processes", &Config::procs},
       {"threads", "intra-op threads per worker; 0: max(1, cores / procs)", &Config::threads},
       {"epochs", "passes over the training set", &Config::epochs},
-      {"batch_size", "samples per step and worker", &Config::batch_size},
+      {"recipe", "scaled (batch_size split over the workers) or seed (batch_size per worker)",
+       &Config::recipe},
+      {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 128 or 256",
+       &Config::batch_size},
       {"lr", "SGD learning rate", &Config::lr},
       {"momentum", "SGD momentum, in [0, 1)", &Config::momentum},
       {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
@@ -43,6 +46,10 @@ const std::vector<Field>& fields() {
       {"train_limit", "use only the first N training images; 0: all", &Config::train_limit},
       {"test_limit", "use only the first N test images; 0: all", &Config::test_limit},
       {"eval_batch_size", "batch size for evaluating the test set", &Config::eval_batch_size},
+      {"eval_every_epoch", "evaluate on the test set whenever every rank has finished an epoch",
+       &Config::eval_every_epoch},
+      {"target_accuracy", "stop once the test accuracy (%) reaches this (evaluating every epoch); 0: never",
+       &Config::target_accuracy},
       {"drop_last", "drop the tail so partitions are equal, instead of padding",
        &Config::drop_last},
       {"max_restarts", "replace a failed worker at most this many times in a run",
@@ -147,8 +154,8 @@ Action parse_command_line(int argc, const char* const* argv, Config& config,
         [&](auto pointer) -> CLI::Option* {
           using T = std::decay_t<decltype(from_cli.*pointer)>;
           if constexpr (std::is_same_v<T, bool>) {
-            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help)
-                ->type_name("BOOL");
+            // --flag turns it on; --flag=false turns off what a config file turned on.
+            return app.add_flag(flag_name(field.key), from_cli.*pointer, field.help);
           } else {
             return app.add_option(flag_name(field.key), from_cli.*pointer, field.help);
           }
@@ -194,8 +201,21 @@ void validate(const Config& c) {
   if (c.epochs < 1 || c.epochs > 100000) {
     fail("epochs", std::to_string(c.epochs), "must be between 1 and 100000");
   }
-  if (c.batch_size < 1 || c.batch_size > (1 << 20)) {
-    fail("batch_size", std::to_string(c.batch_size), "must be between 1 and 1048576");
+  if (c.recipe != "scaled" && c.recipe != "seed") {
+    fail("recipe", "'" + c.recipe + "'", "must be scaled or seed");
+  }
+  if (c.batch_size < 0 || c.batch_size > (1 << 20)) {
+    fail("batch_size", std::to_string(c.batch_size),
+         "must be between 1 and 1048576, or 0 for the recipe's default");
+  }
+  if (c.recipe == "scaled" && c.batch_size > 0 && c.batch_size < c.procs) {
+    fail("batch_size", std::to_string(c.batch_size),
+         fmt::format("the scaled recipe splits it over the workers, so it must be at least "
+                     "procs ({})", c.procs));
+  }
+  if (!(c.target_accuracy >= 0.0 && c.target_accuracy <= 100.0)) {
+    fail("target_accuracy", fmt::format("{}", c.target_accuracy),
+         "must be a test accuracy in percent, 0 < A <= 100, or 0 for none");
   }
   if (c.eval_batch_size < 1 || c.eval_batch_size > (1 << 20)) {
     fail("eval_batch_size", std::to_string(c.eval_batch_size), "must be between 1 and 1048576");

@@ -1,6 +1,12 @@
 #include "hogwild/dataset.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
+
+#include <new>
+
+#include "hogwild/error.h"
+#include "hogwild/memory.h"
 
 namespace hogwild {
 
@@ -20,7 +26,20 @@ Dataset to_dataset(const IdxSplit& split, int64_t limit) {
 }
 
 Dataset load_dataset(const std::string& dir, const std::string& prefix, int64_t limit) {
-  return to_dataset(read_idx_split(dir, prefix), limit);
+  const std::string where = fmt::format("{}/{}-*", dir, prefix);
+  const std::string hint = "load fewer images with --train-limit / --test-limit, or free memory";
+  try {
+    const IdxSplit split = read_idx_split(dir, prefix);
+    const IdxImages& images = split.images;
+    const int64_t n = limit > 0 ? std::min(limit, images.count) : images.count;
+    const std::size_t bytes = std::size_t(n) * std::size_t(images.rows * images.cols) * sizeof(float) +
+                              std::size_t(n) * sizeof(int64_t);
+    require_memory(bytes, fmt::format("{} ({} images of {}x{} as float32)", where, n, images.rows,
+                                      images.cols), hint);
+    return to_dataset(split, limit);
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("{}: out of memory while loading; {}", where, hint));
+  }
 }
 
 }  // namespace hogwild

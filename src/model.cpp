@@ -23,4 +23,12 @@ torch::Tensor MnistNetImpl::forward(torch::Tensor x) {
   return fc2_->forward(x);
 }
 
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto source = from.parameters();
+  auto target = to.parameters();
+  TORCH_CHECK(source.size() == target.size(), "copy_parameters: models differ");
+  for (std::size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+}
+
 }  // namespace hogwild

@@ -47,8 +47,21 @@ std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t proc
                      r.totals.accuracy(), r.samples_per_second(), r.seconds);
 }
 
+std::string format_evaluation_line(const EvalRecord& r) {
+  return fmt::format("eval after epoch {}: test loss {:.4f}  accuracy {:.2f}%  ({:.1f} s into training)",
+                     r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds);
+}
+
 std::string format_summary(const RunRecord& run) {
-  return fmt::format(
+  std::string target;
+  if (run.config.target_accuracy > 0) {
+    target = run.target_epoch > 0
+                 ? fmt::format("target: {:.2f}% reached after epoch {}, {:.1f} s into training\n",
+                               run.config.target_accuracy, run.target_epoch, run.target_seconds)
+                 : fmt::format("target: {:.2f}% not reached in {} epochs\n",
+                               run.config.target_accuracy, run.config.epochs);
+  }
+  return target + fmt::format(
       "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
       "time: training {:.1f} s ({:.0f} samples/s; {} procs x {} threads), evaluation {:.1f} s, "
       "total {:.1f} s\n"
@@ -71,9 +84,19 @@ nlohmann::json config_object(const Config& c) {
   return config;
 }
 
+nlohmann::json hyperparameters_object(const Hyperparameters& h) {
+  return {{"recipe", h.recipe},           {"batch_size", h.batch_size},
+          {"batch_per_worker", h.batch_per_worker}, {"samples_in_flight", h.samples_in_flight},
+          {"lr", h.lr},                   {"momentum", h.momentum}};
+}
+
 }  // namespace
 
-std::string config_json(const Config& config) { return config_object(config).dump(2) + "\n"; }
+std::string config_json(const Config& config) {
+  nlohmann::json doc = config_object(config);
+  doc["hyperparameters"] = hyperparameters_object(choose_hyperparameters(config));
+  return doc.dump(2) + "\n";
+}
 
 std::string metrics_json(const RunRecord& run) {
   using nlohmann::json;
@@ -88,14 +111,29 @@ std::string metrics_json(const RunRecord& run) {
                       {"seconds", e.seconds},
                       {"samples_per_second", e.samples_per_second()}});
   }
+  json evaluations = json::array();
+  for (const auto& e : run.evaluations) {
+    evaluations.push_back({{"epoch", e.epoch},
+                           {"seconds", e.seconds},
+                           {"loss", e.test.mean_loss()},
+                           {"accuracy", e.test.accuracy()}});
+  }
+  const Hyperparameters& h = run.hyperparameters;
+  const bool reached = run.target_epoch > 0;
   json doc = {
       {"config", config},
+      {"hyperparameters", hyperparameters_object(h)},
       {"machine", {{"cores", run.cores}}},
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},
       {"epochs", epochs},
       {"restarts", run.restarts},
+      {"evaluations", evaluations},
+      {"target", {{"accuracy", run.config.target_accuracy},
+                  {"reached", reached},
+                  {"epoch", reached ? json(run.target_epoch) : json(nullptr)},
+                  {"time_to_accuracy_seconds", reached ? json(run.target_seconds) : json(nullptr)}}},
       {"test", {{"loss", run.test.mean_loss()}, {"accuracy", run.test.accuracy()},
                 {"correct", run.test.correct}, {"samples", run.test.samples}}},
       {"timings", {{"load_seconds", run.load_seconds}, {"train_seconds", run.train_seconds},

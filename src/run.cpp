@@ -16,6 +16,7 @@
 #include "hogwild/error.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
+#include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
 #include "hogwild/supervisor.h"
 #include "hogwild/trainer.h"
@@ -93,14 +94,27 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   run.config = config;
   run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   run.threads_per_worker = threads_per_worker(config, run.cores);
+  run.hyperparameters = choose_hyperparameters(config);
+  const Hyperparameters& hyper = run.hyperparameters;
   fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
+  fmt::print(out, "{}\n", describe(hyper, config.procs));
   check_writable(config.metrics_out, "--metrics-out");
   check_writable(config.save_model, "--save-model");
   const FaultPlan fault = fault_plan_from_environment();
 
+  // Ctrl-C before the workers exist: finish the step at hand, then stop with a message.
+  const StopSignals stop_signals;
+  const char* const kBeforeTraining = " while loading data; nothing to clean up";
   const std::string dir = resolved_data_dir(config);
   const Dataset train = load_dataset(dir, "train", config.train_limit);
+  // Test-only: HOGWILD_TEST_STOP_WHILE_LOADING=1 stops the process here, so that a test can
+  // signal it at a known point.
+  if (const char* stop = std::getenv("HOGWILD_TEST_STOP_WHILE_LOADING"); stop && *stop == '1') {
+    std::raise(SIGSTOP);
+  }
+  StopSignals::throw_if_received(kBeforeTraining);
   const Dataset test = load_dataset(dir, "t10k", config.test_limit);
+  StopSignals::throw_if_received(kBeforeTraining);
   run.train_size = train.size();
   run.test_size = test.size();
   run.load_seconds = seconds_since(started);
@@ -127,6 +141,26 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
 
   const int64_t threads = run.threads_per_worker;
   const auto train_started = Clock::now();
+  const bool eval_every_epoch = config.eval_every_epoch || config.target_accuracy > 0;
+  // The parent evaluates a copy of the shared parameters, taken in microseconds, so the
+  // workers never wait for an evaluation.
+  MnistNet snapshot;
+  int64_t evaluated = 0;  // the last epoch every rank had finished when evaluated
+  const auto evaluate_now = [&](int64_t epoch) {
+    copy_parameters(*model, *snapshot);
+    EvalRecord record{epoch, 0, evaluate(snapshot, test, config.eval_batch_size)};
+    record.seconds = seconds_since(train_started);
+    run.evaluations.push_back(record);
+    fmt::print(out, "{}\n", format_evaluation_line(record));
+    if (config.target_accuracy > 0 && run.target_epoch == 0 &&
+        record.test.accuracy() >= config.target_accuracy) {
+      run.target_epoch = epoch;
+      run.target_seconds = record.seconds;
+      fmt::print(out, "target {:.2f}% reached after epoch {}, {:.1f} s into training\n",
+                 config.target_accuracy, epoch, record.seconds);
+    }
+    std::fflush(out);
+  };
   std::vector<int64_t> epochs_done(config.procs, 0);
   int64_t checkpointed = 0;  // epochs every rank had finished at the last checkpoint
   const auto save = [&](const std::string& why) {
@@ -137,8 +171,8 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   try {
     const auto body = [&](const WorkerStart& start, ReportChannel& channel) {
       at::set_num_threads(int(threads));
-      TrainOptions options{config.epochs, start.first_epoch, config.batch_size, config.lr,
-                           config.momentum, uint64_t(config.seed)};
+      TrainOptions options{config.epochs, start.first_epoch, hyper.batch_per_worker, hyper.lr,
+                           hyper.momentum, uint64_t(config.seed)};
       StepHook before_step;
       if (fault.rank == start.rank && start.incarnation == 0) {
         before_step = [&](int64_t step) {
@@ -172,6 +206,14 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
           // snapshot as consistent as Hogwild itself.
           epochs_done[report.rank] = report.epoch;
           const int64_t slowest = *std::min_element(epochs_done.begin(), epochs_done.end());
+          if (eval_every_epoch && slowest > evaluated && slowest < config.epochs) {
+            evaluated = slowest;
+            evaluate_now(slowest);
+            if (run.target_epoch > 0) {
+              workers.stop_early();
+              return;
+            }
+          }
           if (config.checkpoint_every > 0 && slowest < config.epochs &&
               slowest / config.checkpoint_every > checkpointed / config.checkpoint_every) {
             checkpointed = slowest;
@@ -193,8 +235,27 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   run.train_seconds = seconds_since(train_started);
 
   const auto eval_started = Clock::now();
-  run.test = evaluate(model, test, config.eval_batch_size);
+  if (run.target_epoch > 0) {
+    // Keep, save and report the very parameters that reached the target, not those the
+    // workers went on to write while they were being stopped.
+    copy_parameters(*snapshot, *model);
+    run.test = run.evaluations.back().test;
+  } else {
+    run.test = evaluate(model, test, config.eval_batch_size);
+    if (eval_every_epoch) {
+      run.evaluations.push_back({config.epochs, seconds_since(train_started), run.test});
+      if (config.target_accuracy > 0 && run.test.accuracy() >= config.target_accuracy) {
+        run.target_epoch = config.epochs;
+        run.target_seconds = run.evaluations.back().seconds;
+      }
+    }
+  }
   run.eval_seconds = seconds_since(eval_started);
+  if (StopSignals::received() != 0) {  // during evaluation: keep what training produced
+    if (config.save_model.empty()) StopSignals::throw_if_received(" during evaluation");
+    save_parameters(*model, config.save_model);
+    StopSignals::throw_if_received(" during evaluation; parameters saved to " + config.save_model);
+  }
   run.total_seconds = seconds_since(started);
   fmt::print(out, "{}", format_summary(run));
   if (!config.save_model.empty()) save("trained parameters");

@@ -30,7 +30,7 @@ volatile sig_atomic_t g_stop_signal = 0;
 volatile pid_t g_worker_pids[kMaxTrackedWorkers];
 volatile sig_atomic_t g_worker_count = 0;
 
-void on_stop_signal(int sig) {
+extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal != 0) {  // the second Ctrl-C: no more grace
     for (int i = 0; i < g_worker_count; ++i) {
       if (g_worker_pids[i] > 0) ::kill(g_worker_pids[i], SIGKILL);
@@ -65,6 +65,29 @@ bool try_read_report(int fd, WorkerReport& report) {
 
 }  // namespace
 
+StopSignals::StopSignals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, &saved_int_);
+  ::sigaction(SIGTERM, &action, &saved_term_);
+  outermost_ = saved_int_.sa_handler != on_stop_signal;
+  if (outermost_) g_stop_signal = 0;
+}
+
+StopSignals::~StopSignals() {
+  ::sigaction(SIGINT, &saved_int_, nullptr);
+  ::sigaction(SIGTERM, &saved_term_, nullptr);
+  if (outermost_) g_stop_signal = 0;
+}
+
+int StopSignals::received() { return g_stop_signal; }
+
+void StopSignals::throw_if_received(const std::string& context) {
+  const int sig = g_stop_signal;
+  if (sig != 0) throw Interrupted(sig, fmt::format("interrupted by {}{}", signal_name(sig), context));
+}
+
 void ReportChannel::send(const WorkerReport& report) {
   const ssize_t n = ::write(fd_, &report, sizeof report);
   if (n != ssize_t(sizeof report)) throw Error(system_error_text("sending a worker report", errno));
@@ -94,13 +117,7 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
   read_fd_ = fds[0];
   write_fd_ = fds[1];
   ::fcntl(read_fd_, F_SETFL, ::fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
-  g_stop_signal = 0;
   g_worker_count = 0;
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
 
   pids_.assign(procs, -1);
   incarnations_.assign(procs, 0);
@@ -111,8 +128,7 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
     stop_all();  // no destructor runs for a constructor that throws
     ::close(read_fd_);
     ::close(write_fd_);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
+    g_worker_count = 0;
     throw;
   }
 }
@@ -122,7 +138,12 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   std::fflush(nullptr);  // nothing buffered may be duplicated into the child
   const pid_t pid = ::fork();
   if (pid < 0) {
-    throw Error(system_error_text(fmt::format("fork() for worker rank {}", start.rank), errno));
+    const int code = errno;
+    std::string message = system_error_text(fmt::format("fork() for worker rank {}", start.rank), code);
+    if (code == EAGAIN || code == ENOMEM) {
+      message += " (the process limit, ulimit -u, or memory is exhausted: lower --procs)";
+    }
+    throw Error(message);
   }
   if (pid == 0) {
     ::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group: the parent decides
@@ -170,8 +191,6 @@ WorkerGroup::~WorkerGroup() {
   if (read_fd_ >= 0) ::close(read_fd_);
   if (write_fd_ >= 0) ::close(write_fd_);
   g_worker_count = 0;
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
 }
 
 void WorkerGroup::stop_all() {
@@ -232,10 +251,13 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
     const int ready = ::poll(&p, 1, 100);
     if (ready < 0 && errno != EINTR) throw Error(system_error_text("poll", errno));
     drain();
-    if (g_stop_signal != 0) {
-      const int sig = g_stop_signal;
+    if (stop_early_) {
       stop_all();
-      throw Interrupted(sig, fmt::format("interrupted by {}; workers stopped", signal_name(sig)));
+      return;
+    }
+    if (StopSignals::received() != 0) {
+      stop_all();
+      StopSignals::throw_if_received("; workers stopped");
     }
     for (std::size_t rank = 0; rank < procs; ++rank) {
       pid_t& pid = pids_[rank];

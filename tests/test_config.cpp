@@ -34,12 +34,15 @@ std::string write_toml(const TempDir& dir, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("defaults are the seed's recipe") {
+TEST_CASE("defaults: the seed's hyperparameters under the scaled recipe") {
   const Config config = parsed({});
   CHECK(config.dataset == "mnist");
   CHECK(config.procs == 2);
   CHECK(config.epochs == 15);
-  CHECK(config.batch_size == 256);
+  CHECK(config.recipe == "scaled");
+  CHECK(config.batch_size == 0);  // the recipe's default
+  CHECK_FALSE(config.eval_every_epoch);
+  CHECK(config.target_accuracy == 0.0);
   CHECK(config.lr == doctest::Approx(0.01));
   CHECK(config.momentum == doctest::Approx(0.9));
   CHECK(config.threads == 0);
@@ -60,6 +63,17 @@ TEST_CASE("flags override the file, the file overrides the defaults") {
   CHECK(config.dataset == "fashion-mnist");
   CHECK(config.drop_last);
   CHECK(config.config_file == path);
+}
+
+TEST_CASE("boolean flags: given alone they turn on, =false turns off the file's true") {
+  TempDir dir;
+  const auto path = write_toml(dir, "eval_every_epoch = true\n");
+  CHECK(parsed({"--drop-last"}).drop_last);
+  CHECK(parsed({"--config", path}).eval_every_epoch);
+  CHECK_FALSE(parsed({"--config", path, "--eval-every-epoch=false"}).eval_every_epoch);
+  const Config targeted = parsed({"--recipe", "seed", "--target-accuracy", "98.5"});
+  CHECK(targeted.recipe == "seed");
+  CHECK(targeted.target_accuracy == doctest::Approx(98.5));
 }
 
 TEST_CASE("--print-config asks for the configuration instead of training") {
@@ -105,7 +119,12 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--procs", "abc"}, "--procs");
   rejects({"--procs", "1000000"}, "invalid procs = 1000000");
   rejects({"--procs", "99999999999999999999"}, "--procs");
-  rejects({"--batch-size", "0"}, "invalid batch_size = 0");
+  rejects({"--batch-size", "-1"}, "invalid batch_size = -1");
+  rejects({"--batch-size", "3", "--procs", "4"},
+          "invalid batch_size = 3: the scaled recipe splits it over the workers");
+  rejects({"--recipe", "fast"}, "invalid recipe = 'fast': must be scaled or seed");
+  rejects({"--target-accuracy", "101"}, "invalid target_accuracy = 101");
+  rejects({"--target-accuracy", "-1"}, "invalid target_accuracy = -1");
   rejects({"--lr", "0"}, "invalid lr = 0: must be a finite number greater than 0");
   rejects({"--lr", "-0.1"}, "invalid lr = -0.1");
   rejects({"--lr", "nan"}, "invalid lr");

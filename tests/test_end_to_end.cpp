@@ -2,7 +2,9 @@
 // what it leaves behind (segments in /dev/shm, processes).
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,7 +207,9 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--procs", "-1"}, "invalid procs = -1"},
       {{"--procs", "abc"}, "--procs"},
       {{"--procs", "100000"}, "invalid procs = 100000"},
-      {{"--batch-size", "0"}, "invalid batch_size = 0"},
+      {{"--batch-size", "-1"}, "invalid batch_size = -1"},
+      {{"--recipe", "fast"}, "invalid recipe = 'fast'"},
+      {{"--target-accuracy", "120"}, "invalid target_accuracy = 120"},
       {{"--lr", "0"}, "invalid lr = 0"},
       {{"--lr", "-1"}, "invalid lr = -1"},
       {{"--epochs", "0"}, "invalid epochs = 0"},
@@ -421,4 +425,150 @@ TEST_CASE("a /dev/shm without room: a clear message, exit 1, no segment") {
   CHECK(text.find("hogwild_train: error: /dev/shm has") != std::string::npos);
   CHECK(text.find("bytes free but the parameters need") != std::string::npos);
   CHECK(text.find("hogwild-") == std::string::npos);  // ls of the small /dev/shm lists nothing
+}
+
+TEST_CASE("Ctrl-C while the data loads: a message, exit 130, nothing left behind") {
+  // The test-only hook stops the run between loading the training and the test set, so the
+  // signal arrives at a known point, before any worker exists.
+  const Started started = start_train({"--config", source_path("configs/smoke.toml")},
+                                      {"HOGWILD_TEST_STOP_WHILE_LOADING=1"});
+  int status = 0;
+  REQUIRE(::waitpid(started.pid, &status, WUNTRACED) == started.pid);
+  REQUIRE(WIFSTOPPED(status));
+  ::kill(started.pid, SIGINT);
+  ::kill(started.pid, SIGCONT);
+  const Outcome run = finish(started);
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  CHECK(run.exit_code == 130);
+  CHECK(run.err == "hogwild_train: interrupted by SIGINT while loading data; nothing to clean up\n");
+  CHECK(run.out.find("model:") == std::string::npos);  // stopped before the segment existed
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
+}
+
+TEST_CASE("fork() failing: the rank is named, the workers already started are stopped") {
+  // RLIMIT_NPROC binds only users without CAP_SYS_RESOURCE: run as nobody with room for the
+  // parent's own threads and a few workers, and ask for more workers than that.
+  if (::geteuid() != 0 || ::system("command -v setpriv >/dev/null && command -v prlimit >/dev/null") != 0) {
+    MESSAGE("skipped: needs root, setpriv(1) and prlimit(1)");
+    return;
+  }
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  if (run_shell(as_nobody + "test -x " + std::string(HOGWILD_TRAIN_BIN) + " -a -r " +
+                source_path("data/mnist/train-labels-idx1-ubyte")).first != 0) {
+    MESSAGE("skipped: user nobody cannot run the binary or read data/mnist here");
+    return;
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const std::string command = as_nobody + "prlimit --nproc=5:5 " + std::string(HOGWILD_TRAIN_BIN) +
+                              " --config " + source_path("configs/smoke.toml") +
+                              " --procs 8 2>&1 >/dev/null";
+  const auto [code, text] = run_shell(command);
+  INFO("stderr: " << text);
+  CHECK(code == 1);
+  CHECK(text.find("hogwild_train: error: fork() for worker rank ") == 0);
+  CHECK(text.find("Resource temporarily unavailable") != std::string::npos);
+  CHECK(text.find("lower --procs") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK_FALSE(orphans_left());
+  for (const auto& name : shm_entries("hogwild-")) {  // nobody's segments are this run's
+    struct stat info {};
+    if (::stat(("/dev/shm/" + name).c_str(), &info) == 0) CHECK(info.st_uid != 65534u);
+  }
+}
+
+TEST_CASE("a data set too large for the memory left: a clear message before any worker") {
+  // ulimit -d 250 MiB leaves LibTorch room to start but not the 180 MiB of MNIST's
+  // training images as floats.
+  if (::system("command -v prlimit >/dev/null") != 0) {
+    MESSAGE("skipped: needs prlimit(1)");
+    return;
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const std::string command = "prlimit --data=" + std::to_string(250 << 20) + " " +
+                              std::string(HOGWILD_TRAIN_BIN) + " --procs 2 --test-limit 100 2>&1 >/dev/null";
+  const auto [code, text] = run_shell(command);
+  INFO("stderr: " << text);
+  CHECK(code == 1);
+  CHECK(text.find("hogwild_train: error: ") == 0);
+  CHECK(text.find("train-*") != std::string::npos);
+  // Either the check before decoding or, if even reading the file does not fit, the
+  // allocation itself: both name the files and the way out.
+  CHECK((text.find("(60000 images of 28x28 as float32) needs 180 MiB but only") != std::string::npos ||
+         text.find("out of memory while loading") != std::string::npos));
+  CHECK(text.find("--train-limit") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK_FALSE(orphans_left());
+}
+
+TEST_CASE("--eval-every-epoch evaluates the shared parameters after every epoch") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "3",
+                                 "--eval-every-epoch", "--metrics-out", metrics});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("eval after epoch 1: test loss") != std::string::npos);
+  CHECK(run.out.find("eval after epoch 2: test loss") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  REQUIRE(doc["evaluations"].size() == 3);  // epochs 1 and 2, and the final one
+  double last_seconds = 0;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(doc["evaluations"][i]["epoch"] == i + 1);
+    CHECK(double(doc["evaluations"][i]["seconds"]) > last_seconds);
+    last_seconds = doc["evaluations"][i]["seconds"];
+  }
+  CHECK(double(doc["evaluations"][2]["accuracy"]) == double(doc["test"]["accuracy"]));
+  CHECK(doc["target"]["reached"] == false);
+  CHECK(doc["epochs"].size() == 6);  // nobody stopped early
+  CHECK(doc["hyperparameters"]["recipe"] == "scaled");
+  CHECK(doc["hyperparameters"]["batch_per_worker"] == 32);
+}
+
+TEST_CASE("--target-accuracy stops at the target, reports the time and keeps that model") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const std::string model = dir.file("model.pt");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "50",
+                                 "--target-accuracy", "70", "--metrics-out", metrics,
+                                 "--save-model", model});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("target 70.00% reached after epoch") != std::string::npos);
+  CHECK_FALSE(run.orphans);
+  CHECK(our_segments(run.pid).empty());
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  REQUIRE(doc["target"]["reached"] == true);
+  const int64_t epoch = doc["target"]["epoch"];
+  CHECK(epoch < 50);  // stopped early: 50 epochs of the smoke set would take minutes
+  CHECK(doc["epochs"].size() < std::size_t(2 * 50));
+  const double seconds = doc["target"]["time_to_accuracy_seconds"];
+  CHECK(seconds > 0);
+  CHECK(seconds <= double(doc["timings"]["train_seconds"]));
+  const auto& last = doc["evaluations"].back();
+  CHECK(last["epoch"] == epoch);
+  CHECK(double(last["accuracy"]) >= 70.0);
+  CHECK(double(doc["test"]["accuracy"]) == double(last["accuracy"]));
+  // The saved model is the one that reached the target, not a later state of the workers.
+  const auto [code, text] = run_eval("--model " + model + " --test-limit 1000");
+  INFO("hogwild_eval: " << text);
+  CHECK(code == 0);
+  CHECK(text.find(fmt::format("accuracy {:.2f}%", double(last["accuracy"]))) != std::string::npos);
+}
+
+TEST_CASE("a target that is not reached: the run trains every epoch and says so") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "2",
+                                 "--target-accuracy", "100", "--metrics-out", metrics});
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("target: 100.00% not reached in 2 epochs") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  CHECK(doc["target"]["reached"] == false);
+  CHECK(doc["target"]["time_to_accuracy_seconds"].is_null());
+  CHECK(doc["evaluations"].size() == 2);
+  CHECK(doc["epochs"].size() == 4);
 }

@@ -187,7 +187,32 @@ TEST_CASE("a fatal failure is not restarted") {
   CHECK(restarts == 0);
 }
 
+TEST_CASE("StopSignals records the first signal, nests, and restores the handlers it found") {
+  struct sigaction before {};
+  ::sigaction(SIGINT, nullptr, &before);
+  {
+    const StopSignals outer;
+    CHECK(StopSignals::received() == 0);
+    StopSignals::throw_if_received(" now");  // nothing received: no throw
+    ::raise(SIGINT);  // handled before raise() returns; a second one would exit
+    CHECK(StopSignals::received() == SIGINT);
+    {
+      const StopSignals inner;  // a WorkerGroup's, inside a run's
+      CHECK(StopSignals::received() == SIGINT);
+    }
+    CHECK(StopSignals::received() == SIGINT);
+    CHECK_THROWS_WITH_AS(StopSignals::throw_if_received(" while testing"),
+                         "interrupted by SIGINT while testing", Interrupted);
+  }
+  CHECK(StopSignals::received() == 0);
+  struct sigaction after {};
+  ::sigaction(SIGINT, nullptr, &after);
+  CHECK((after.sa_handler == before.sa_handler));
+}
+
 TEST_CASE("SIGTERM to the parent stops the workers and reports the signal") {
+  struct sigaction before {};
+  ::sigaction(SIGTERM, nullptr, &before);
   std::vector<pid_t> pids;
   CHECK_THROWS_WITH_AS(
       {
@@ -198,10 +223,10 @@ TEST_CASE("SIGTERM to the parent stops the workers and reports the signal") {
       },
       "interrupted by SIGTERM; workers stopped", Interrupted);
   for (pid_t pid : pids) CHECK(process_gone(pid));
-  // The default disposition is back once the group is gone.
+  // The disposition from before is back once the group is gone.
   struct sigaction current {};
   ::sigaction(SIGTERM, nullptr, &current);
-  CHECK((current.sa_handler == SIG_DFL));
+  CHECK((current.sa_handler == before.sa_handler));
 }
 
 TEST_CASE("wait statuses are described for people") {

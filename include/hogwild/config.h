@@ -14,13 +14,16 @@ struct Config {
   int64_t procs = 2;              // worker processes
   int64_t threads = 0;            // intra-op threads per worker; 0: max(1, cores / procs)
   int64_t epochs = 15;
-  int64_t batch_size = 256;       // per worker and step
+  std::string recipe = "scaled";  // scaled | seed: how batch_size is split (recipe.h)
+  int64_t batch_size = 0;         // scaled: over all workers; seed: per worker; 0: the recipe's
   double lr = 0.01;
   double momentum = 0.9;
   int64_t seed = 1;
   int64_t train_limit = 0;        // use only the first N training images; 0: all
   int64_t test_limit = 0;         // use only the first N test images; 0: all
   int64_t eval_batch_size = 256;
+  bool eval_every_epoch = false;  // evaluate the shared parameters whenever all ranks end an epoch
+  double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
   std::string save_model;         // save the trained parameters here; empty: don't

@@ -31,4 +31,8 @@ class MnistNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MnistNet);
 
+// Copies every parameter of `from` into the same-shaped parameter of `to`, in place (so a
+// model bound to shared memory stays bound).
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to);
+
 }  // namespace hogwild

@@ -8,6 +8,7 @@
 
 #include "hogwild/config.h"
 #include "hogwild/metrics.h"
+#include "hogwild/recipe.h"
 
 namespace hogwild {
 
@@ -19,8 +20,16 @@ struct EpochRecord {
   double samples_per_second() const { return seconds > 0 ? double(totals.samples) / seconds : 0; }
 };
 
+// The test set evaluated on the shared parameters once every rank had finished `epoch`.
+struct EvalRecord {
+  int64_t epoch = 0;
+  double seconds = 0;  // from the start of training to the end of this evaluation
+  Totals test;
+};
+
 struct RunRecord {
   Config config;
+  Hyperparameters hyperparameters;
   int64_t cores = 0;
   int64_t threads_per_worker = 0;
   int64_t train_size = 0;
@@ -30,6 +39,9 @@ struct RunRecord {
   std::vector<EpochRecord> epochs;
   Totals test;
   int64_t restarts = 0;  // failed workers replaced
+  std::vector<EvalRecord> evaluations;  // --eval-every-epoch / --target-accuracy, and the final one
+  int64_t target_epoch = 0;     // the epoch whose evaluation reached --target-accuracy; 0: none
+  double target_seconds = -1;   // from the start of training to the end of that evaluation
   double load_seconds = 0;
   double train_seconds = 0;  // fork of the first worker to exit of the last
   double eval_seconds = 0;
@@ -42,6 +54,7 @@ struct RunRecord {
 std::string format_config(const Config& config, int64_t cores, int64_t threads_per_worker);
 std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
 std::string format_summary(const RunRecord& run);
+std::string format_evaluation_line(const EvalRecord& record);
 
 // The effective configuration as a JSON object (data_dir resolved).
 std::string config_json(const Config& config);

@@ -2,6 +2,7 @@
 // Knows nothing of tensors: a worker is any function of where it starts.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -71,6 +72,28 @@ class Interrupted : public Error {
   int signal_;
 };
 
+// Catches SIGINT and SIGTERM for as long as it lives, so that a run stops where it can clean
+// up: the first signal is only recorded, a second one exits at once (128 + signal) after
+// SIGKILLing any workers. Nests: an inner one (a WorkerGroup's) keeps the outer's record and
+// each restores the handlers it found.
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // The first signal received, 0 if none.
+  static int received();
+  // Throws Interrupted("interrupted by SIGINT<context>") if a signal was received.
+  static void throw_if_received(const std::string& context);
+
+ private:
+  struct sigaction saved_int_ {};
+  struct sigaction saved_term_ {};
+  bool outermost_ = true;
+};
+
 // Owns the forked workers. Each runs `body(start, channel)` and exits 0; an exception in it
 // is reported to the parent and the worker exits 1 (a FatalError is never restarted). Workers ignore SIGINT (the parent
 // decides) and die with their parent (PR_SET_PDEATHSIG), so a killed parent leaves no
@@ -92,15 +115,21 @@ class WorkerGroup {
   void join(const std::function<void(const WorkerReport&)>& on_report,
             const std::function<void(const RestartNotice&)>& on_restart = {});
 
+  // Called from join()'s callbacks: stop every worker (SIGTERM) once the callback returns
+  // and make join() return normally, as when they all finish.
+  void stop_early() { stop_early_ = true; }
+
   const std::vector<pid_t>& pids() const { return pids_; }
   int restarts() const { return restarts_; }
 
  private:
   void spawn(const WorkerStart& start);
   void stop_all();
+  StopSignals stop_signals_;
   WorkerBody body_;
   int max_restarts_;
   int restarts_ = 0;
+  bool stop_early_ = false;
   std::vector<pid_t> pids_;  // by rank; -1 once reaped
   std::vector<int> incarnations_;
   int read_fd_ = -1;
