@@ -94,7 +94,7 @@ def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
     h = s["hyperparameters"]  # the same per-worker batch, lr and momentum as ours at this N
     cmd = ["/usr/bin/python3", os.path.join(HERE, "pytorch_hogwild.py"), "--data-dir", s["data_dir"],
            "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(h["batch_per_worker"]),
-           "--lr", str(h["lr"]), "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
+           "--lr", str(h["lr_per_worker"]), "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
            "--thread-policy", policy, "--metrics-out", metrics] + target_flags(args, stop_at_target)
     if s["train_limit"]:
         cmd += ["--train-limit", str(s["train_limit"])]

@@ -37,9 +37,9 @@ const std::vector<Field>& fields() {
       {"epochs", "passes over the training set", &Config::epochs},
       {"recipe", "scaled (batch_size split over the workers) or seed (batch_size per worker)",
        &Config::recipe},
-      {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 128 or 256",
+      {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 256",
        &Config::batch_size},
-      {"lr", "SGD learning rate", &Config::lr},
+      {"lr", "SGD learning rate; 0: the recipe's (scaled 0.03, seed 0.01)", &Config::lr},
       {"momentum", "SGD momentum, in [0, 1)", &Config::momentum},
       {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
        &Config::seed},
@@ -220,8 +220,8 @@ void validate(const Config& c) {
   if (c.eval_batch_size < 1 || c.eval_batch_size > (1 << 20)) {
     fail("eval_batch_size", std::to_string(c.eval_batch_size), "must be between 1 and 1048576");
   }
-  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) {
-    fail("lr", fmt::format("{}", c.lr), "must be a finite number greater than 0");
+  if (!(c.lr >= 0.0) || !std::isfinite(c.lr)) {
+    fail("lr", fmt::format("{}", c.lr), "must be a finite number greater than 0, or 0 for the recipe's default");
   }
   if (!(c.momentum >= 0.0 && c.momentum < 1.0)) {
     fail("momentum", fmt::format("{}", c.momentum), "must be in [0, 1)");

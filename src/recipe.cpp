@@ -11,7 +11,8 @@ namespace hogwild {
 Hyperparameters choose_hyperparameters(const Config& config) {
   Hyperparameters h;
   h.recipe = config.recipe;
-  h.lr = config.lr;
+  const bool seed = config.recipe == kRecipeSeed;
+  h.lr = config.lr > 0 ? config.lr : seed ? kSeedDefaultLr : kScaledDefaultLr;
   h.momentum = config.momentum;
   if (config.recipe == kRecipeSeed) {
     h.batch_size = config.batch_size > 0 ? config.batch_size : kSeedDefaultBatch;
@@ -29,17 +30,23 @@ Hyperparameters choose_hyperparameters(const Config& config) {
     throw InputError(fmt::format("invalid recipe = '{}': must be scaled or seed", config.recipe));
   }
   h.samples_in_flight = h.batch_per_worker * config.procs;
+  // The per-sample step lr / B stays what one process would take.
+  h.lr_per_worker = seed ? h.lr : h.lr * double(h.batch_per_worker) / double(h.batch_size);
   return h;
 }
 
 std::string describe(const Hyperparameters& h, int64_t procs) {
-  const std::string batch =
-      h.recipe == kRecipeScaled
-          ? fmt::format("batch {} over {} worker{} = {} per worker and step", h.batch_size, procs,
-                        procs == 1 ? "" : "s", h.batch_per_worker)
-          : fmt::format("batch {} per worker and step ({} in flight over {} worker{})",
-                        h.batch_per_worker, h.samples_in_flight, procs, procs == 1 ? "" : "s");
-  return fmt::format("recipe {}: {}, lr {}, momentum {}", h.recipe, batch, h.lr, h.momentum);
+  const char* plural = procs == 1 ? "" : "s";
+  if (h.recipe == kRecipeScaled) {
+    return fmt::format("recipe scaled: batch {} and lr {} over {} worker{} = {} samples and lr {:.4g} "
+                       "per worker and step, momentum {}",
+                       h.batch_size, h.lr, procs, plural, h.batch_per_worker, h.lr_per_worker,
+                       h.momentum);
+  }
+  return fmt::format("recipe seed: {} samples and lr {} per worker and step ({} in flight over {} "
+                     "worker{}), momentum {}",
+                     h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, procs, plural,
+                     h.momentum);
 }
 
 }  // namespace hogwild

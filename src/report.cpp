@@ -87,7 +87,8 @@ nlohmann::json config_object(const Config& c) {
 nlohmann::json hyperparameters_object(const Hyperparameters& h) {
   return {{"recipe", h.recipe},           {"batch_size", h.batch_size},
           {"batch_per_worker", h.batch_per_worker}, {"samples_in_flight", h.samples_in_flight},
-          {"lr", h.lr},                   {"momentum", h.momentum}};
+          {"lr", h.lr},                   {"lr_per_worker", h.lr_per_worker},
+          {"momentum", h.momentum}};
 }
 
 }  // namespace

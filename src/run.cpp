@@ -171,7 +171,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   try {
     const auto body = [&](const WorkerStart& start, ReportChannel& channel) {
       at::set_num_threads(int(threads));
-      TrainOptions options{config.epochs, start.first_epoch, hyper.batch_per_worker, hyper.lr,
+      TrainOptions options{config.epochs, start.first_epoch, hyper.batch_per_worker, hyper.lr_per_worker,
                            hyper.momentum, uint64_t(config.seed)};
       StepHook before_step;
       if (fault.rank == start.rank && start.incarnation == 0) {

@@ -65,7 +65,7 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
                            options.batch_size, before_step, &steps);
     } catch (const DivergenceError& e) {
       throw DivergenceError(fmt::format("rank {}: {} of epoch {}; lower the learning rate "
-                                        "(--lr is {})", rank, e.what(), epoch + 1, options.lr));
+                                        "(--lr; this worker's step size is {})", rank, e.what(), epoch + 1, options.lr));
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());

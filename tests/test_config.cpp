@@ -34,7 +34,7 @@ std::string write_toml(const TempDir& dir, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("defaults: the seed's hyperparameters under the scaled recipe") {
+TEST_CASE("defaults: the scaled recipe, its batch and step size") {
   const Config config = parsed({});
   CHECK(config.dataset == "mnist");
   CHECK(config.procs == 2);
@@ -43,7 +43,7 @@ TEST_CASE("defaults: the seed's hyperparameters under the scaled recipe") {
   CHECK(config.batch_size == 0);  // the recipe's default
   CHECK_FALSE(config.eval_every_epoch);
   CHECK(config.target_accuracy == 0.0);
-  CHECK(config.lr == doctest::Approx(0.01));
+  CHECK(config.lr == 0.0);        // the recipe's default
   CHECK(config.momentum == doctest::Approx(0.9));
   CHECK(config.threads == 0);
   CHECK(config.train_limit == 0);
@@ -125,7 +125,7 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--recipe", "fast"}, "invalid recipe = 'fast': must be scaled or seed");
   rejects({"--target-accuracy", "101"}, "invalid target_accuracy = 101");
   rejects({"--target-accuracy", "-1"}, "invalid target_accuracy = -1");
-  rejects({"--lr", "0"}, "invalid lr = 0: must be a finite number greater than 0");
+  rejects({"--lr", "-1"}, "invalid lr = -1: must be a finite number greater than 0");
   rejects({"--lr", "-0.1"}, "invalid lr = -0.1");
   rejects({"--lr", "nan"}, "invalid lr");
   rejects({"--epochs", "0"}, "invalid epochs = 0");

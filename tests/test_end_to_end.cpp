@@ -210,7 +210,6 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--batch-size", "-1"}, "invalid batch_size = -1"},
       {{"--recipe", "fast"}, "invalid recipe = 'fast'"},
       {{"--target-accuracy", "120"}, "invalid target_accuracy = 120"},
-      {{"--lr", "0"}, "invalid lr = 0"},
       {{"--lr", "-1"}, "invalid lr = -1"},
       {{"--epochs", "0"}, "invalid epochs = 0"},
       {{"--config", dir.file("unknown.toml")}, "unknown key 'learning_rate'"},

@@ -19,17 +19,26 @@ Hyperparameters chosen(const std::string& recipe, int64_t procs, int64_t batch_s
 
 }  // namespace
 
-TEST_CASE("scaled recipe: the default 128 samples in flight are split over the workers") {
-  const int64_t expected[] = {128, 64, 43, 32, 26, 21, 18, 16};  // round(128 / N)
+TEST_CASE("scaled recipe: the default 256 samples in flight are split over the workers") {
+  const int64_t expected[] = {256, 128, 85, 64, 51, 43, 37, 32};  // round(256 / N)
   for (int64_t n = 1; n <= 8; ++n) {
     CAPTURE(n);
     const Hyperparameters h = chosen("scaled", n);
-    CHECK(h.batch_size == 128);
+    CHECK(h.batch_size == 256);
     CHECK(h.batch_per_worker == expected[n - 1]);
     CHECK(h.samples_in_flight == expected[n - 1] * n);
-    CHECK(h.lr == doctest::Approx(0.01));  // step size and momentum do not change with N
-    CHECK(h.momentum == doctest::Approx(0.9));
+    CHECK(h.lr == doctest::Approx(0.03));
+    // The step size per sample, and so N workers' step per round, stays one process's.
+    CHECK(h.lr_per_worker == doctest::Approx(0.03 * double(expected[n - 1]) / 256.0));
+    CHECK(double(n) * h.lr_per_worker == doctest::Approx(0.03).epsilon(0.05));
+    CHECK(h.momentum == doctest::Approx(0.9));  // each worker keeps its own buffer
   }
+}
+
+TEST_CASE("scaled recipe: at N = 1 it is one process's recipe, unchanged") {
+  const Hyperparameters h = chosen("scaled", 1, 100);
+  CHECK(h.batch_per_worker == 100);
+  CHECK(h.lr_per_worker == doctest::Approx(0.03));
 }
 
 TEST_CASE("scaled recipe: an explicit batch is the total, at least one sample per worker") {
@@ -37,20 +46,24 @@ TEST_CASE("scaled recipe: an explicit batch is the total, at least one sample pe
   CHECK(chosen("scaled", 3, 100).batch_per_worker == 33);
   CHECK(chosen("scaled", 5, 5).batch_per_worker == 1);
   CHECK_THROWS_WITH_AS(chosen("scaled", 5, 4), doctest::Contains("at least --procs (5)"), InputError);
-  // The default 128 cannot be split over more workers than that.
-  CHECK_THROWS_AS(chosen("scaled", 200), InputError);
+  // The default 256 cannot be split over more workers than that.
+  CHECK_THROWS_AS(chosen("scaled", 257), InputError);
+  CHECK(chosen("scaled", 256).batch_per_worker == 1);
 }
 
-TEST_CASE("seed recipe: the batch is per worker, whatever N") {
+TEST_CASE("seed recipe: the seed's batch per worker and step size, whatever N") {
   for (int64_t n = 1; n <= 5; ++n) {
     const Hyperparameters h = chosen("seed", n);
     CHECK(h.batch_per_worker == 256);
     CHECK(h.samples_in_flight == 256 * n);
+    CHECK(h.lr == doctest::Approx(0.01));
+    CHECK(h.lr_per_worker == doctest::Approx(0.01));
+    CHECK(h.momentum == doctest::Approx(0.9));
   }
   CHECK(chosen("seed", 3, 64).batch_per_worker == 64);
 }
 
-TEST_CASE("lr and momentum pass through from the configuration") {
+TEST_CASE("an explicit lr and momentum pass through, whatever the recipe") {
   Config config;
   config.procs = 5;
   config.lr = 0.02;
@@ -58,9 +71,14 @@ TEST_CASE("lr and momentum pass through from the configuration") {
   const Hyperparameters h = choose_hyperparameters(config);
   CHECK(h.lr == doctest::Approx(0.02));
   CHECK(h.momentum == doctest::Approx(0.5));
-  CHECK(describe(h, 5) == "recipe scaled: batch 128 over 5 workers = 26 per worker and step, lr 0.02, momentum 0.5");
+  CHECK(h.lr_per_worker == doctest::Approx(0.02 * 51 / 256.0));
+  CHECK(describe(h, 5) == "recipe scaled: batch 256 and lr 0.02 over 5 workers = 51 samples and lr "
+                          "0.003984 per worker and step, momentum 0.5");
+  config.recipe = "seed";
+  CHECK(choose_hyperparameters(config).lr_per_worker == doctest::Approx(0.02));  // explicit lr wins
   CHECK(describe(chosen("seed", 2), 2) ==
-        "recipe seed: batch 256 per worker and step (512 in flight over 2 workers), lr 0.01, momentum 0.9");
+        "recipe seed: 256 samples and lr 0.01 per worker and step (512 in flight over 2 workers), "
+        "momentum 0.9");
 }
 
 TEST_CASE("an unknown recipe is refused") {

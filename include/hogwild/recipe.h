@@ -10,21 +10,26 @@
 
 namespace hogwild {
 
-// "scaled" (the default): batch_size is the number of samples in flight over all workers;
-// each worker steps on batch_size / procs of them, so the samples between two updates of a
-// rank's gradients stay the same at any N. "seed": the seed's plain recipe, batch_size
-// samples per worker and step, whatever N.
+// N Hogwild workers that each step on b samples with step size lr, at about the same
+// parameters, move the model like one process stepping on N*b samples with step size N*lr.
+// "scaled" (the default) holds that one process fixed whatever N: batch_size B and lr are
+// what one process would use; each worker takes b = round(B / N) samples and lr * b / B.
+// "seed": the seed's plain recipe, batch_size samples and lr per worker, whatever N (so at
+// N = 5 it trains like one process with a 5x larger batch and step). lr 0 and batch_size 0 mean the recipe's defaults.
 inline constexpr const char* kRecipeScaled = "scaled";
 inline constexpr const char* kRecipeSeed = "seed";
-inline constexpr int64_t kScaledDefaultBatch = 128;  // samples in flight, all workers together
+inline constexpr int64_t kScaledDefaultBatch = 256;  // samples in flight, all workers together
+inline constexpr double kScaledDefaultLr = 0.03;
 inline constexpr int64_t kSeedDefaultBatch = 256;    // per worker (the seed's)
+inline constexpr double kSeedDefaultLr = 0.01;
 
 struct Hyperparameters {
   std::string recipe;
   int64_t batch_size = 0;         // as configured, or the recipe's default for 0
   int64_t batch_per_worker = 0;   // samples per optimizer step of one worker
   int64_t samples_in_flight = 0;  // batch_per_worker x procs
-  double lr = 0;
+  double lr = 0;                  // as configured, or the recipe's default for 0
+  double lr_per_worker = 0;       // each worker's SGD step size
   double momentum = 0;
 };
 
@@ -32,7 +37,8 @@ struct Hyperparameters {
 // batch cannot give every worker at least one sample.
 Hyperparameters choose_hyperparameters(const Config& config);
 
-// "recipe scaled: batch 128 over 5 workers = 26 per worker and step, lr 0.01, momentum 0.9"
+// "recipe scaled: batch 256 and lr 0.03 over 5 workers = 51 samples and lr 0.005977 per
+// worker and step, momentum 0.9"
 std::string describe(const Hyperparameters& h, int64_t procs);
 
 }  // namespace hogwild
