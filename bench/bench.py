@@ -3,8 +3,9 @@
 
   bench.py sweep   --procs "1 2 3 4 5" --epochs 15 --repeat 3 --config C --out DIR
   bench.py compare --procs "1 2"       --epochs 3  --repeat 1 --config C --out DIR
-  bench.py accuracy --procs "1 2 3 4 5" --seeds "1 2 3" --target 98 --config C --out DIR
-                   (both recipes at every N; every seed at the largest N, the first elsewhere)
+  bench.py accuracy --procs "1 2 3 4 5" --seeds "1 2 3" --recipes "scaled seed" --target 98
+                   --config C --out DIR  (each recipe at every N; every seed at the largest
+                   N, the first elsewhere)
   bench.py plot    --out DIR            (redraws the graphs from DIR/sweep.csv)
 
 Every run's metrics come from its own JSON file (hogwild_train --metrics-out, or
@@ -94,7 +95,8 @@ def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
     h = s["hyperparameters"]  # the same per-worker batch, lr and momentum as ours at this N
     cmd = ["/usr/bin/python3", os.path.join(HERE, "pytorch_hogwild.py"), "--data-dir", s["data_dir"],
            "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(h["batch_per_worker"]),
-           "--lr", str(h["lr_per_worker"]), "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
+           "--lr", str(h["lr_per_worker"]), "--lr-schedule", h["lr_schedule"],
+           "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
            "--thread-policy", policy, "--metrics-out", metrics] + target_flags(args, stop_at_target)
     if s["train_limit"]:
         cmd += ["--train-limit", str(s["train_limit"])]
@@ -193,35 +195,36 @@ def sweep(args):
 
 
 def accuracy(args):
-    """Test accuracy against N for the seed's recipe and the scaled one, from the same config."""
+    """Test accuracy against N for each recipe in --recipes, from the same config."""
     procs_list = [int(p) for p in args.procs.split()]
     seeds = [int(x) for x in args.seeds.split()]
-    args.recipe = ""  # both recipes, each by its own flag
     name = os.path.splitext(os.path.basename(args.config))[0]
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in procs_list:
-            for seed in (seeds if n == max(procs_list) else seeds[:1]):
-                for recipe in ("seed", "scaled"):
+    args.recipe = ""  # each recipe by its own flag
+    header = ["recipe", "procs", "batch_per_worker", "lr_per_worker", "lr_schedule", "seed",
+              "epochs", "test_accuracy", "train_seconds", "samples_per_second",
+              f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"]
+    for recipe in args.recipes.split():
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in procs_list:
+                for seed in (seeds if n == max(procs_list) else seeds[:1]):
                     metrics = os.path.join(tmp, f"accuracy-{recipe}-{n}-{seed}.json")
                     print(f"accuracy: {name}, recipe {recipe}, procs {n}, seed {seed}", flush=True)
                     cmd = ours_cmd(args, n, metrics, args.epochs,
                                    extra=["--recipe", recipe, "--seed", str(seed), "--eval-every-epoch"])
                     run_measured(cmd, os.path.join(args.out, f"accuracy-{name}-{recipe}-{n}-{seed}.log"))
                     d = load(metrics)
+                    h = d["hyperparameters"]
                     tta = time_to_target(d, args.target) if args.target else None
-                    rows.append([recipe, n, d["hyperparameters"]["batch_per_worker"], seed, args.epochs,
-                                 f"{d['test']['accuracy']:.2f}", f"{d['timings']['train_seconds']:.1f}",
+                    rows.append([recipe, n, h["batch_per_worker"], f"{h['lr_per_worker']:.6g}",
+                                 h["lr_schedule"], seed, args.epochs, f"{d['test']['accuracy']:.2f}",
+                                 f"{d['timings']['train_seconds']:.1f}",
                                  f"{d['throughput']['samples_per_second']:.0f}",
                                  "" if tta is None else f"{tta:.1f}"])
-    rows.sort(key=lambda r: (r[0] != "seed", r[1], r[3]))
-    header = ["recipe", "procs", "batch_per_worker", "seed", "epochs", "test_accuracy",
-              "train_seconds", "samples_per_second",
-              f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"]
-    csv_path = os.path.join(args.out, f"accuracy-{name}.csv")
-    write_csv(csv_path, header, rows)
-    print_table(header, rows)
-    print(f"accuracy: wrote {csv_path}")
+        csv_path = os.path.join(args.out, f"accuracy-{name}-{recipe}.csv")
+        write_csv(csv_path, header, rows)
+        print_table(header, rows)
+        print(f"accuracy: wrote {csv_path}")
 
 
 def plot(csv_path, out):
@@ -291,6 +294,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["sweep", "compare", "accuracy", "plot"])
     parser.add_argument("--seeds", default="1 2 3", help="accuracy: seeds run at the largest N")
+    parser.add_argument("--recipes", default="scaled seed", help="accuracy: recipes to run")
     parser.add_argument("--procs", default="1 2 3 4 5")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)

@@ -19,6 +19,7 @@ Runs with Debian's python3-torch (/usr/bin/python3).
 import argparse
 import copy
 import gzip
+import math
 import json
 import os
 import sys
@@ -89,6 +90,9 @@ def train(rank, args, model, dataset, done):
     model.train()
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)
+        if args.lr_schedule == "cosine":  # as hogwild_train's scaled recipe
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * epoch / args.epochs))
         started, loss_sum, correct, samples = time.time(), 0.0, 0, 0
         for x, y in loader:
             optimizer.zero_grad()
@@ -125,6 +129,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-limit", type=int, default=0)
     parser.add_argument("--test-limit", type=int, default=0)
@@ -198,7 +203,7 @@ def main():
     print(f"time: training {train_seconds:.1f} s ({trained / train_seconds:.0f} samples/s)")
     metrics = {
         "config": {"procs": args.procs, "epochs": args.epochs, "batch_size": args.batch_size,
-                   "lr": args.lr, "momentum": args.momentum, "seed": args.seed,
+                   "lr": args.lr, "lr_schedule": args.lr_schedule, "momentum": args.momentum, "seed": args.seed,
                    "thread_policy": args.thread_policy},
         "threads_per_worker": threads,
         "test": {"loss": test_loss, "accuracy": test_accuracy},

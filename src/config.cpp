@@ -40,6 +40,8 @@ const std::vector<Field>& fields() {
       {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 256",
        &Config::batch_size},
       {"lr", "SGD learning rate; 0: the recipe's (scaled 0.03, seed 0.01)", &Config::lr},
+      {"lr_schedule", "cosine (lr decays over the epochs) or constant; empty: the recipe's "
+       "(scaled cosine, seed constant)", &Config::lr_schedule},
       {"momentum", "SGD momentum, in [0, 1)", &Config::momentum},
       {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
        &Config::seed},
@@ -203,6 +205,9 @@ void validate(const Config& c) {
   }
   if (c.recipe != "scaled" && c.recipe != "seed") {
     fail("recipe", "'" + c.recipe + "'", "must be scaled or seed");
+  }
+  if (!c.lr_schedule.empty() && c.lr_schedule != "cosine" && c.lr_schedule != "constant") {
+    fail("lr_schedule", "'" + c.lr_schedule + "'", "must be cosine or constant (or empty for the recipe's)");
   }
   if (c.batch_size < 0 || c.batch_size > (1 << 20)) {
     fail("batch_size", std::to_string(c.batch_size),

@@ -32,21 +32,28 @@ Hyperparameters choose_hyperparameters(const Config& config) {
   h.samples_in_flight = h.batch_per_worker * config.procs;
   // The per-sample step lr / B stays what one process would take.
   h.lr_per_worker = seed ? h.lr : h.lr * double(h.batch_per_worker) / double(h.batch_size);
+  h.lr_schedule = !config.lr_schedule.empty() ? config.lr_schedule : seed ? "constant" : "cosine";
   return h;
+}
+
+double lr_in_epoch(const Hyperparameters& h, int64_t epoch, int64_t epochs) {
+  if (h.lr_schedule != "cosine" || epochs <= 0) return h.lr_per_worker;
+  const double pi = std::acos(-1.0);
+  return h.lr_per_worker * 0.5 * (1.0 + std::cos(pi * double(epoch) / double(epochs)));
 }
 
 std::string describe(const Hyperparameters& h, int64_t procs) {
   const char* plural = procs == 1 ? "" : "s";
   if (h.recipe == kRecipeScaled) {
     return fmt::format("recipe scaled: batch {} and lr {} over {} worker{} = {} samples and lr {:.4g} "
-                       "per worker and step, momentum {}",
+                       "per worker and step, {} schedule, momentum {}",
                        h.batch_size, h.lr, procs, plural, h.batch_per_worker, h.lr_per_worker,
-                       h.momentum);
+                       h.lr_schedule, h.momentum);
   }
   return fmt::format("recipe seed: {} samples and lr {} per worker and step ({} in flight over {} "
-                     "worker{}), momentum {}",
+                     "worker{}), {} schedule, momentum {}",
                      h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, procs, plural,
-                     h.momentum);
+                     h.lr_schedule, h.momentum);
 }
 
 }  // namespace hogwild

@@ -88,6 +88,7 @@ nlohmann::json hyperparameters_object(const Hyperparameters& h) {
   return {{"recipe", h.recipe},           {"batch_size", h.batch_size},
           {"batch_per_worker", h.batch_per_worker}, {"samples_in_flight", h.samples_in_flight},
           {"lr", h.lr},                   {"lr_per_worker", h.lr_per_worker},
+          {"lr_schedule", h.lr_schedule},
           {"momentum", h.momentum}};
 }
 

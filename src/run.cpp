@@ -171,8 +171,16 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   try {
     const auto body = [&](const WorkerStart& start, ReportChannel& channel) {
       at::set_num_threads(int(threads));
-      TrainOptions options{config.epochs, start.first_epoch, hyper.batch_per_worker, hyper.lr_per_worker,
-                           hyper.momentum, uint64_t(config.seed)};
+      TrainOptions options;
+      options.epochs = config.epochs;
+      options.first_epoch = start.first_epoch;
+      options.batch_size = hyper.batch_per_worker;
+      options.lr = hyper.lr_per_worker;
+      for (int64_t e = 0; e < config.epochs; ++e) {
+        options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+      }
+      options.momentum = hyper.momentum;
+      options.seed = uint64_t(config.seed);
       StepHook before_step;
       if (fault.rank == start.rank && start.incarnation == 0) {
         before_step = [&](int64_t step) {

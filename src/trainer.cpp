@@ -58,6 +58,10 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
                               torch::optim::SGDOptions(options.lr).momentum(options.momentum));
   int64_t steps = 0;
   for (int64_t epoch = options.first_epoch; epoch < options.epochs; ++epoch) {
+    const double lr = epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    }
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
@@ -65,7 +69,7 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
                            options.batch_size, before_step, &steps);
     } catch (const DivergenceError& e) {
       throw DivergenceError(fmt::format("rank {}: {} of epoch {}; lower the learning rate "
-                                        "(--lr; this worker's step size is {})", rank, e.what(), epoch + 1, options.lr));
+                                        "(--lr; this worker's step size is {})", rank, e.what(), epoch + 1, lr));
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());

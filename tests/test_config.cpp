@@ -123,6 +123,7 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--batch-size", "3", "--procs", "4"},
           "invalid batch_size = 3: the scaled recipe splits it over the workers");
   rejects({"--recipe", "fast"}, "invalid recipe = 'fast': must be scaled or seed");
+  rejects({"--lr-schedule", "step"}, "invalid lr_schedule = 'step': must be cosine or constant");
   rejects({"--target-accuracy", "101"}, "invalid target_accuracy = 101");
   rejects({"--target-accuracy", "-1"}, "invalid target_accuracy = -1");
   rejects({"--lr", "-1"}, "invalid lr = -1: must be a finite number greater than 0");

@@ -1,6 +1,8 @@
 // The recipe's rule: given N and the options, the hyperparameters each worker uses.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "hogwild/config.h"
 #include "hogwild/error.h"
 #include "hogwild/recipe.h"
@@ -73,14 +75,31 @@ TEST_CASE("an explicit lr and momentum pass through, whatever the recipe") {
   CHECK(h.momentum == doctest::Approx(0.5));
   CHECK(h.lr_per_worker == doctest::Approx(0.02 * 51 / 256.0));
   CHECK(describe(h, 5) == "recipe scaled: batch 256 and lr 0.02 over 5 workers = 51 samples and lr "
-                          "0.003984 per worker and step, momentum 0.5");
+                          "0.003984 per worker and step, cosine schedule, momentum 0.5");
   config.recipe = "seed";
   CHECK(choose_hyperparameters(config).lr_per_worker == doctest::Approx(0.02));  // explicit lr wins
   CHECK(describe(chosen("seed", 2), 2) ==
         "recipe seed: 256 samples and lr 0.01 per worker and step (512 in flight over 2 workers), "
-        "momentum 0.9");
+        "constant schedule, momentum 0.9");
 }
 
 TEST_CASE("an unknown recipe is refused") {
   CHECK_THROWS_WITH_AS(chosen("fast", 2), doctest::Contains("invalid recipe = 'fast'"), InputError);
+}
+
+TEST_CASE("the step size decays by cosine over the epochs (scaled) or stays (seed)") {
+  const Hyperparameters scaled = chosen("scaled", 5);
+  CHECK(scaled.lr_schedule == "cosine");
+  CHECK(lr_in_epoch(scaled, 0, 15) == doctest::Approx(scaled.lr_per_worker));
+  CHECK(lr_in_epoch(scaled, 5, 10) == doctest::Approx(scaled.lr_per_worker * 0.5));
+  CHECK(lr_in_epoch(scaled, 14, 15) == doctest::Approx(scaled.lr_per_worker * 0.5 * (1 + std::cos(M_PI * 14 / 15))));
+  for (int64_t e = 1; e < 15; ++e) CHECK(lr_in_epoch(scaled, e, 15) < lr_in_epoch(scaled, e - 1, 15));
+  // The schedule is the same at every N, so N * (per-worker step) stays one process's.
+  CHECK(5 * lr_in_epoch(scaled, 7, 15) == doctest::Approx(lr_in_epoch(chosen("scaled", 1), 7, 15)).epsilon(0.01));
+  const Hyperparameters seed = chosen("seed", 5);
+  CHECK(seed.lr_schedule == "constant");
+  CHECK(lr_in_epoch(seed, 14, 15) == doctest::Approx(0.01));
+  Config config;
+  config.lr_schedule = "constant";
+  CHECK(lr_in_epoch(choose_hyperparameters(config), 14, 15) == doctest::Approx(0.03 * 128 / 256.0));
 }

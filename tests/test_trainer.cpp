@@ -77,3 +77,38 @@ TEST_CASE("training on a partition lowers the loss and evaluation counts every s
   CHECK(after.mean_loss() < before.mean_loss());
   CHECK(after.accuracy() > 90.0);  // chance is 50%
 }
+
+TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
+  torch::manual_seed(1);
+  const Dataset data = toy_dataset(100);
+  MnistNet model;
+  const auto snapshot = [&] {
+    std::vector<torch::Tensor> copies;
+    for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
+    return copies;
+  };
+  const auto unchanged = [&](const std::vector<torch::Tensor>& before) {
+    const auto now = model->parameters();
+    for (std::size_t i = 0; i < now.size(); ++i) {
+      if (!torch::equal(now[i], before[i])) return false;
+    }
+    return true;
+  };
+  const StridedPartition partition(data.size(), /*replicas=*/1, /*seed=*/1);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 25;
+  options.lr = 0.05;             // would move the parameters...
+  options.lr_by_epoch = {0.0, 0.05};  // ...but epoch 1 has step size 0
+  std::vector<torch::Tensor> after_first;
+  const auto start = snapshot();
+  train_rank(model, data, partition, options, /*rank=*/0,
+             [&](int64_t epoch, const Totals&, double) {
+               if (epoch == 1) {
+                 CHECK(unchanged(start));
+                 after_first = snapshot();
+               }
+             });
+  REQUIRE(after_first.size() == start.size());
+  CHECK_FALSE(unchanged(after_first));  // epoch 2 stepped
+}

@@ -17,6 +17,7 @@ struct Config {
   std::string recipe = "scaled";  // scaled | seed: how batch_size is split (recipe.h)
   int64_t batch_size = 0;         // scaled: over all workers; seed: per worker; 0: the recipe's
   double lr = 0;                  // SGD step size; 0: the recipe's
+  std::string lr_schedule;        // cosine | constant over the epochs; empty: the recipe's
   double momentum = 0.9;
   int64_t seed = 1;
   int64_t train_limit = 0;        // use only the first N training images; 0: all

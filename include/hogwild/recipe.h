@@ -15,7 +15,8 @@ namespace hogwild {
 // "scaled" (the default) holds that one process fixed whatever N: batch_size B and lr are
 // what one process would use; each worker takes b = round(B / N) samples and lr * b / B.
 // "seed": the seed's plain recipe, batch_size samples and lr per worker, whatever N (so at
-// N = 5 it trains like one process with a 5x larger batch and step). lr 0 and batch_size 0 mean the recipe's defaults.
+// N = 5 it trains like one process with a 5x larger batch and step). The scaled recipe also
+// lets the step size decay over the epochs (cosine), the seed's keeps it constant. lr 0 and batch_size 0 mean the recipe's defaults.
 inline constexpr const char* kRecipeScaled = "scaled";
 inline constexpr const char* kRecipeSeed = "seed";
 inline constexpr int64_t kScaledDefaultBatch = 256;  // samples in flight, all workers together
@@ -29,13 +30,19 @@ struct Hyperparameters {
   int64_t batch_per_worker = 0;   // samples per optimizer step of one worker
   int64_t samples_in_flight = 0;  // batch_per_worker x procs
   double lr = 0;                  // as configured, or the recipe's default for 0
-  double lr_per_worker = 0;       // each worker's SGD step size
+  double lr_per_worker = 0;       // each worker's SGD step size in the first epoch
+  std::string lr_schedule;        // "cosine" or "constant"
   double momentum = 0;
 };
 
 // The hyperparameters for `config` (validated). Throws InputError when the scaled recipe's
 // batch cannot give every worker at least one sample.
 Hyperparameters choose_hyperparameters(const Config& config);
+
+// A worker's step size in `epoch` (0-based) of `epochs`: lr_per_worker, times
+// (1 + cos(pi * epoch / epochs)) / 2 for the cosine schedule. The same for every N, so the
+// rule above holds in every epoch.
+double lr_in_epoch(const Hyperparameters& h, int64_t epoch, int64_t epochs);
 
 // "recipe scaled: batch 256 and lr 0.03 over 5 workers = 51 samples and lr 0.005977 per
 // worker and step, momentum 0.9"

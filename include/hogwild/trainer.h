@@ -23,6 +23,7 @@ struct TrainOptions {
   int64_t first_epoch = 0;  // 0-based; a replacement worker resumes its rank here
   int64_t batch_size = 256;
   double lr = 0.01;
+  std::vector<double> lr_by_epoch;  // when not empty: the step size of each epoch, else lr
   double momentum = 0.9;
   uint64_t seed = 1;  // dropout RNG of rank r is seeded seed + r
 };
