@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "hogwild/error.h"
+#include "hogwild/recipe.h"
 
 #ifndef HOGWILD_DATA_ROOT
 #define HOGWILD_DATA_ROOT "data"
@@ -213,11 +214,6 @@ void validate(const Config& c) {
     fail("batch_size", std::to_string(c.batch_size),
          "must be between 1 and 1048576, or 0 for the recipe's default");
   }
-  if (c.recipe == "scaled" && c.batch_size > 0 && c.batch_size < c.procs) {
-    fail("batch_size", std::to_string(c.batch_size),
-         fmt::format("the scaled recipe splits it over the workers, so it must be at least "
-                     "procs ({})", c.procs));
-  }
   if (!(c.target_accuracy >= 0.0 && c.target_accuracy <= 100.0)) {
     fail("target_accuracy", fmt::format("{}", c.target_accuracy),
          "must be a test accuracy in percent, 0 < A <= 100, or 0 for none");
@@ -248,6 +244,8 @@ void validate(const Config& c) {
   if (c.test_limit < 0) {
     fail("test_limit", std::to_string(c.test_limit), "must be 0 (all) or greater");
   }
+  // Whether the batch can be split over the workers is the recipe's rule: ask it.
+  choose_hyperparameters(c);
 }
 
 int64_t threads_per_worker(const Config& config, int64_t cores) {
