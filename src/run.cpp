@@ -81,6 +81,131 @@ void keep_large_allocations_in_heap() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+// What a worker runs after fork(): its own thread count and the recipe's batch and step
+// sizes, then its rank's epochs, each reported to the parent through the channel.
+WorkerBody worker_body(const Config& config, const Hyperparameters& hyper, int64_t threads,
+                       MnistNet model, const Dataset& train, const StridedPartition& partition,
+                       const FaultPlan& fault) {
+  TrainOptions options;
+  options.epochs = config.epochs;
+  options.batch_size = hyper.batch_per_worker;
+  options.lr = hyper.lr_per_worker;
+  for (int64_t e = 0; e < config.epochs; ++e) {
+    options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+  }
+  options.momentum = hyper.momentum;
+  options.seed = uint64_t(config.seed);
+  return [=, &train, &partition](const WorkerStart& start, ReportChannel& channel) mutable {
+    at::set_num_threads(int(threads));
+    options.first_epoch = start.first_epoch;
+    StepHook before_step;
+    if (fault.rank == start.rank && start.incarnation == 0) {
+      before_step = [&](int64_t step) {
+        if (step == fault.step) inject_fault(fault);
+      };
+    }
+    const int rank = start.rank;
+    train_rank(model, train, partition, options, rank,
+               [&](int64_t epoch, const Totals& totals, double seconds) {
+                 WorkerReport report;
+                 report.rank = rank;
+                 report.epoch = int32_t(epoch);
+                 report.samples = totals.samples;
+                 report.correct = totals.correct;
+                 report.loss_sum = totals.loss_sum;
+                 report.seconds = seconds;
+                 channel.send(report);
+               },
+               before_step);
+  };
+}
+
+// The parent's side of training: it logs each worker's epochs and, each time the slowest
+// rank finishes an epoch, evaluates (--eval-every-epoch, --target-accuracy) and checkpoints
+// (--checkpoint-every). It reads the shared parameters while the workers go on writing
+// them: a snapshot as consistent as Hogwild itself. It evaluates a copy, taken in
+// microseconds, so the workers never wait for an evaluation.
+class EpochBoundaries {
+ public:
+  EpochBoundaries(const Config& config, MnistNet model, const Dataset& test, RunRecord& run,
+                  std::FILE* out)
+      : config_(config), model_(std::move(model)), test_(test), run_(run), out_(out),
+        evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
+        epochs_done_(config.procs, 0), started_(Clock::now()) {}
+
+  // A worker finished an epoch. Returns true once the target is reached: the run should stop.
+  bool epoch_done(const EpochRecord& record) {
+    run_.epochs.push_back(record);
+    print("{}\n", format_epoch_line(record, config_.epochs, config_.procs));
+    epochs_done_[record.rank] = record.epoch;
+    const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
+    if (slowest == config_.epochs) return false;  // the final evaluation follows the join
+    if (evaluate_each_ && slowest > evaluated_) {
+      evaluated_ = slowest;
+      copy_parameters(*model_, *snapshot_);
+      record_evaluation(slowest, evaluate(snapshot_, test_, config_.eval_batch_size));
+      if (run_.target_epoch > 0) return true;
+    }
+    if (config_.checkpoint_every > 0 &&
+        slowest / config_.checkpoint_every > checkpointed_ / config_.checkpoint_every) {
+      checkpointed_ = slowest;
+      save(fmt::format("checkpoint after epoch {}", slowest));
+    }
+    return false;
+  }
+
+  // After the workers are gone: the test result of the run, and the model it belongs to.
+  void final_evaluation() {
+    if (run_.target_epoch > 0) {
+      // Keep, save and report the very parameters that reached the target, not those the
+      // workers went on to write while they were being stopped.
+      copy_parameters(*snapshot_, *model_);
+      run_.test = run_.evaluations.back().test;
+      return;
+    }
+    run_.test = evaluate(model_, test_, config_.eval_batch_size);
+    if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print=*/false);
+  }
+
+  void save(const std::string& why) {
+    save_parameters(*model_, config_.save_model);
+    print("model: {} saved to {}\n", why, config_.save_model);
+  }
+
+  double seconds() const { return seconds_since(started_); }
+
+ private:
+  template <typename... Args>
+  void print(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::print(out_, format, std::forward<Args>(args)...);
+    std::fflush(out_);
+  }
+
+  void record_evaluation(int64_t epoch, const Totals& test, bool print_line = true) {
+    const EvalRecord record{epoch, seconds(), test};
+    run_.evaluations.push_back(record);
+    if (print_line) print("{}\n", format_evaluation_line(record));
+    if (config_.target_accuracy > 0 && run_.target_epoch == 0 &&
+        test.accuracy() >= config_.target_accuracy) {
+      run_.target_epoch = epoch;
+      run_.target_seconds = record.seconds;
+      if (print_line) print("target {:.2f}% reached: stopping the workers\n", config_.target_accuracy);
+    }
+  }
+
+  const Config& config_;
+  MnistNet model_;  // its parameters are the shared ones
+  MnistNet snapshot_;
+  const Dataset& test_;
+  RunRecord& run_;
+  std::FILE* out_;
+  const bool evaluate_each_;
+  std::vector<int64_t> epochs_done_;  // per rank
+  int64_t evaluated_ = 0;     // the slowest rank's epoch at the last evaluation
+  int64_t checkpointed_ = 0;  // the slowest rank's epoch at the last checkpoint
+  const Clock::time_point started_;
+};
+
 }  // namespace
 
 RunRecord run_hogwild(const Config& config, std::FILE* out) {
@@ -139,94 +264,18 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
              run.parameters, run.segment_bytes, config.procs, run.threads_per_worker);
   std::fflush(out);
 
-  const int64_t threads = run.threads_per_worker;
-  const auto train_started = Clock::now();
-  const bool eval_every_epoch = config.eval_every_epoch || config.target_accuracy > 0;
-  // The parent evaluates a copy of the shared parameters, taken in microseconds, so the
-  // workers never wait for an evaluation.
-  MnistNet snapshot;
-  int64_t evaluated = 0;  // the last epoch every rank had finished when evaluated
-  const auto evaluate_now = [&](int64_t epoch) {
-    copy_parameters(*model, *snapshot);
-    EvalRecord record{epoch, 0, evaluate(snapshot, test, config.eval_batch_size)};
-    record.seconds = seconds_since(train_started);
-    run.evaluations.push_back(record);
-    fmt::print(out, "{}\n", format_evaluation_line(record));
-    if (config.target_accuracy > 0 && run.target_epoch == 0 &&
-        record.test.accuracy() >= config.target_accuracy) {
-      run.target_epoch = epoch;
-      run.target_seconds = record.seconds;
-      fmt::print(out, "target {:.2f}% reached after epoch {}, {:.1f} s into training\n",
-                 config.target_accuracy, epoch, record.seconds);
-    }
-    std::fflush(out);
-  };
-  std::vector<int64_t> epochs_done(config.procs, 0);
-  int64_t checkpointed = 0;  // epochs every rank had finished at the last checkpoint
-  const auto save = [&](const std::string& why) {
-    save_parameters(*model, config.save_model);
-    fmt::print(out, "model: {} saved to {}\n", why, config.save_model);
-    std::fflush(out);
-  };
+  EpochBoundaries boundaries(config, model, test, run, out);
   try {
-    const auto body = [&](const WorkerStart& start, ReportChannel& channel) {
-      at::set_num_threads(int(threads));
-      TrainOptions options;
-      options.epochs = config.epochs;
-      options.first_epoch = start.first_epoch;
-      options.batch_size = hyper.batch_per_worker;
-      options.lr = hyper.lr_per_worker;
-      for (int64_t e = 0; e < config.epochs; ++e) {
-        options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
-      }
-      options.momentum = hyper.momentum;
-      options.seed = uint64_t(config.seed);
-      StepHook before_step;
-      if (fault.rank == start.rank && start.incarnation == 0) {
-        before_step = [&](int64_t step) {
-          if (step == fault.step) inject_fault(fault);
-        };
-      }
-      const int rank = start.rank;
-      train_rank(model, train, partition, options, rank,
-                 [&](int64_t epoch, const Totals& totals, double seconds) {
-                   WorkerReport report;
-                   report.rank = rank;
-                   report.epoch = int32_t(epoch);
-                   report.samples = totals.samples;
-                   report.correct = totals.correct;
-                   report.loss_sum = totals.loss_sum;
-                   report.seconds = seconds;
-                   channel.send(report);
-                 },
-                 before_step);
-    };
-    WorkerGroup workers(int(config.procs), body, int(config.max_restarts));
+    WorkerGroup workers(int(config.procs),
+                        worker_body(config, hyper, run.threads_per_worker, model, train,
+                                    partition, fault),
+                        int(config.max_restarts));
     workers.join(
         [&](const WorkerReport& report) {
-          EpochRecord record{report.rank, report.epoch,
-                             Totals{report.samples, report.correct, report.loss_sum},
-                             report.seconds};
-          run.epochs.push_back(record);
-          fmt::print(out, "{}\n", format_epoch_line(record, config.epochs, config.procs));
-          std::fflush(out);
-          // The parent reads the shared parameters while the workers go on writing them: a
-          // snapshot as consistent as Hogwild itself.
-          epochs_done[report.rank] = report.epoch;
-          const int64_t slowest = *std::min_element(epochs_done.begin(), epochs_done.end());
-          if (eval_every_epoch && slowest > evaluated && slowest < config.epochs) {
-            evaluated = slowest;
-            evaluate_now(slowest);
-            if (run.target_epoch > 0) {
-              workers.stop_early();
-              return;
-            }
-          }
-          if (config.checkpoint_every > 0 && slowest < config.epochs &&
-              slowest / config.checkpoint_every > checkpointed / config.checkpoint_every) {
-            checkpointed = slowest;
-            save(fmt::format("checkpoint after epoch {}", slowest));
-          }
+          const EpochRecord record{report.rank, report.epoch,
+                                   Totals{report.samples, report.correct, report.loss_sum},
+                                   report.seconds};
+          if (boundaries.epoch_done(record)) workers.stop_early();
         },
         [&](const RestartNotice& notice) {
           fmt::print(out, "rank {} failed ({}); restarting it at epoch {} (restart {} of {})\n",
@@ -240,24 +289,10 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
     save_parameters(*model, config.save_model);
     throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
   }
-  run.train_seconds = seconds_since(train_started);
+  run.train_seconds = boundaries.seconds();
 
   const auto eval_started = Clock::now();
-  if (run.target_epoch > 0) {
-    // Keep, save and report the very parameters that reached the target, not those the
-    // workers went on to write while they were being stopped.
-    copy_parameters(*snapshot, *model);
-    run.test = run.evaluations.back().test;
-  } else {
-    run.test = evaluate(model, test, config.eval_batch_size);
-    if (eval_every_epoch) {
-      run.evaluations.push_back({config.epochs, seconds_since(train_started), run.test});
-      if (config.target_accuracy > 0 && run.test.accuracy() >= config.target_accuracy) {
-        run.target_epoch = config.epochs;
-        run.target_seconds = run.evaluations.back().seconds;
-      }
-    }
-  }
+  boundaries.final_evaluation();
   run.eval_seconds = seconds_since(eval_started);
   if (StopSignals::received() != 0) {  // during evaluation: keep what training produced
     if (config.save_model.empty()) StopSignals::throw_if_received(" during evaluation");
@@ -266,7 +301,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   }
   run.total_seconds = seconds_since(started);
   fmt::print(out, "{}", format_summary(run));
-  if (!config.save_model.empty()) save("trained parameters");
+  if (!config.save_model.empty()) boundaries.save("trained parameters");
   if (!config.metrics_out.empty()) {
     write_metrics_json(config.metrics_out, run);
     fmt::print(out, "metrics: {}\n", config.metrics_out);

@@ -542,7 +542,8 @@ TEST_CASE("--target-accuracy stops at the target, reports the time and keeps tha
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
-  CHECK(run.out.find("target 70.00% reached after epoch") != std::string::npos);
+  CHECK(run.out.find("target 70.00% reached: stopping the workers") != std::string::npos);
+  CHECK(run.out.find("target: 70.00% reached after epoch") != std::string::npos);
   CHECK_FALSE(run.orphans);
   CHECK(our_segments(run.pid).empty());
   const auto doc = nlohmann::json::parse(slurp(metrics));
