@@ -164,7 +164,7 @@ class EpochBoundaries {
       return;
     }
     run_.test = evaluate(model_, test_, config_.eval_batch_size);
-    if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print=*/false);
+    if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print_line=*/false);
   }
 
   void save(const std::string& why) {
