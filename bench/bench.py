@@ -229,10 +229,14 @@ def accuracy(args):
 
 def plot(csv_path, out):
     cores = os.cpu_count()
+    with open(csv_path) as f:
+        # Sweeps older than the min/max columns still plot, without the bars.
+        spread = int("min_accuracy" in f.readline().strip().split(","))
     for terminal, name in [("pngcairo size 1100,450 font ',10'", "speedup.png"),
                            ("svg size 1100,450 dynamic font ',10'", "speedup.svg")]:
         subprocess.run(["gnuplot", "-e", f"csv='{csv_path}'; out='{os.path.join(out, name)}'; "
-                        f"term=\"{terminal}\"; cores={cores}", os.path.join(HERE, "speedup.gp")],
+                        f"term=\"{terminal}\"; cores={cores}; spread={spread}",
+                        os.path.join(HERE, "speedup.gp")],
                        check=True)
 
 

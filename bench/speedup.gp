@@ -1,5 +1,6 @@
 # Speedup, parallel efficiency and test accuracy against the number of processes.
-# gnuplot -e "csv='sweep.csv'; out='speedup.png'; term='pngcairo'; cores=2" speedup.gp
+# gnuplot -e "csv='sweep.csv'; out='speedup.png'; term='pngcairo'; cores=2; spread=1" speedup.gp
+# spread=1: the CSV has min_accuracy and max_accuracy, drawn as bars.
 set terminal @term
 set output out
 set datafile separator ','
@@ -28,11 +29,16 @@ unset y2tics
 set ylabel 'test accuracy (%)'
 # From a whole point under the lowest run to 100%: autoscaling would blow a 0.3-point spread
 # between runs up to the full height of the plot.
+low = spread ? 'min_accuracy' : 'test_accuracy'
 set datafile columnheaders
-stats csv using 'min_accuracy' nooutput name 'ACC'
+stats csv using low nooutput name 'ACC'
 set datafile nocolumnheaders
 set yrange [floor(ACC_min) - 1 : 100]
 set key top right
-plot csv using 1:'test_accuracy':'min_accuracy':'max_accuracy' with yerrorlines linewidth 2 \
-     pointtype 7 title 'test accuracy (median; bars: lowest, highest run)'
+if (spread) {
+  plot csv using 1:'test_accuracy':'min_accuracy':'max_accuracy' with yerrorlines linewidth 2 \
+       pointtype 7 title 'test accuracy (median; bars: lowest, highest run)'
+} else {
+  plot csv using 1:'test_accuracy' with linespoints linewidth 2 pointtype 7 title 'test accuracy'
+}
 unset multiplot
