@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake libtorch-dev libboost-dev libfmt-dev doctest-dev libcli11-dev
           libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist npm
           python3-torch gnuplot-nox     # the benchmark (and its quick test)
-          clang-14 libclang-rt-14-dev)  # the IDX fuzzer (libFuzzer)
+          clang-14 libclang-rt-14-dev   # the IDX fuzzer (libFuzzer)
+          libopenmpi-dev openmpi-bin)   # --sync: MPI across machines
 missing=()
 for p in "${packages[@]}"; do
   # npm may come from elsewhere (e.g. NodeSource's nodejs bundles it); don't fight that.

@@ -5,9 +5,10 @@
 #include <sys/stat.h>
 #include <torch/torch.h>
 
-#include <cstdio>
+#include <sstream>
 
 #include "hogwild/error.h"
+#include "hogwild/output_file.h"
 
 namespace hogwild {
 
@@ -16,18 +17,13 @@ void save_parameters(const torch::nn::Module& module, const std::string& path) {
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {
     archive.write(item.key(), item.value().detach());
   }
-  const std::string temporary = path + ".tmp";
+  std::ostringstream bytes;
   try {
-    archive.save_to(temporary);
+    archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    std::remove(temporary.c_str());
-    throw Error(fmt::format("cannot write the model to {}: {}", path, e.what_without_backtrace()));
+    throw Error(fmt::format("cannot serialise the model for {}: {}", path, e.what_without_backtrace()));
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temporary.c_str());
-    throw Error(system_error_text(fmt::format("renaming {} to {}", temporary, path), err));
-  }
+  OutputFile(path, "--save-model").write(bytes.str());
 }
 
 void load_parameters(torch::nn::Module& module, const std::string& path) {

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "hogwild/error.h"
+#include "hogwild/output_file.h"
 #include "hogwild/recipe.h"
 
 #ifndef HOGWILD_DATA_ROOT
@@ -234,6 +235,10 @@ void validate(const Config& c) {
   if (c.checkpoint_every > 0 && c.save_model.empty()) {
     fail("checkpoint_every", std::to_string(c.checkpoint_every),
          "needs a file to save to: add --save-model PATH");
+  }
+  if (names_stdout(c.save_model)) {
+    fail("save_model", "'" + c.save_model + "'",
+         "the model is binary and --resume reads it back from a file: give a file name");
   }
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");

@@ -31,6 +31,11 @@ Dataset load_dataset(const std::string& dir, const std::string& prefix, int64_t 
   try {
     const IdxSplit split = read_idx_split(dir, prefix);
     const IdxImages& images = split.images;
+    if (images.rows != kImageSide || images.cols != kImageSide) {
+      throw InputError(fmt::format("{}: images are {}x{}, the network needs {}x{}",
+                                   find_idx_file(dir, prefix + "-images-idx3-ubyte"), images.rows,
+                                   images.cols, kImageSide, kImageSide));
+    }
     const int64_t n = limit > 0 ? std::min(limit, images.count) : images.count;
     const std::size_t bytes = std::size_t(n) * std::size_t(images.rows * images.cols) * sizeof(float) +
                               std::size_t(n) * sizeof(int64_t);

@@ -6,6 +6,7 @@
 
 #include "hogwild/config.h"
 #include "hogwild/error.h"
+#include "hogwild/output_file.h"
 #include "hogwild/report.h"
 #include "hogwild/run.h"
 #include "hogwild/supervisor.h"
@@ -24,7 +25,8 @@ int main(int argc, char** argv) {
       fmt::print("{}", hogwild::config_json(config));
       return 0;
     }
-    hogwild::run_hogwild(config, stdout);
+    // With the JSON on standard output (--metrics-out -), what people read goes to stderr.
+    hogwild::run_hogwild(config, hogwild::names_stdout(config.metrics_out) ? stderr : stdout);
     return 0;
   } catch (const hogwild::Interrupted& e) {
     std::fflush(stdout);

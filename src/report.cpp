@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "hogwild/error.h"
+#include "hogwild/output_file.h"
 
 namespace hogwild {
 
@@ -147,19 +147,7 @@ std::string metrics_json(const RunRecord& run) {
 }
 
 void write_metrics_json(const std::string& path, const RunRecord& run) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) throw InputError(system_error_text(fmt::format("--metrics-out {}", path), errno));
-    out << metrics_json(run);
-    out.close();
-    if (!out) throw Error(system_error_text(fmt::format("writing {}", temporary), errno));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temporary.c_str());
-    throw Error(system_error_text(fmt::format("renaming {} to {}", temporary, path), err));
-  }
+  OutputFile(path, "--metrics-out").write(metrics_json(run));
 }
 
 }  // namespace hogwild

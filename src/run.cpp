@@ -9,12 +9,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 
 #include "hogwild/checkpoint.h"
 #include "hogwild/dataset.h"
 #include "hogwild/error.h"
 #include "hogwild/model.h"
+#include "hogwild/output_file.h"
 #include "hogwild/partition.h"
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
@@ -28,16 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Fail now, not after an hour of training, when an output file cannot be written.
-void check_writable(const std::string& path, const char* flag) {
-  if (path.empty()) return;
-  const std::string probe = path + ".tmp";
-  std::ofstream out(probe, std::ios::trunc);
-  if (!out) throw InputError(system_error_text(fmt::format("{} {}: cannot write", flag, path), errno));
-  out.close();
-  std::remove(probe.c_str());
 }
 
 // A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
@@ -223,8 +213,9 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   const Hyperparameters& hyper = run.hyperparameters;
   fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
   fmt::print(out, "{}\n", describe(hyper, config.procs));
-  check_writable(config.metrics_out, "--metrics-out");
-  check_writable(config.save_model, "--save-model");
+  // Fail now, not after an hour of training, when an output file cannot be written.
+  if (!config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
+  if (!config.save_model.empty()) OutputFile(config.save_model, "--save-model");
   const FaultPlan fault = fault_plan_from_environment();
 
   // Ctrl-C before the workers exist: finish the step at hand, then stop with a message.

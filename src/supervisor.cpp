@@ -83,6 +83,15 @@ StopSignals::~StopSignals() {
 
 int StopSignals::received() { return g_stop_signal; }
 
+std::vector<pid_t> pids_killed_on_second_signal() {
+  std::vector<pid_t> pids;
+  for (int i = 0; i < g_worker_count; ++i) {
+    const pid_t pid = g_worker_pids[i];
+    if (pid > 0) pids.push_back(pid);
+  }
+  return pids;
+}
+
 void StopSignals::throw_if_received(const std::string& context) {
   const int sig = g_stop_signal;
   if (sig != 0) throw Interrupted(sig, fmt::format("interrupted by {}{}", signal_name(sig), context));
@@ -193,6 +202,12 @@ WorkerGroup::~WorkerGroup() {
   g_worker_count = 0;
 }
 
+void WorkerGroup::forget(std::size_t rank) {
+  // A reaped pid may be reused by any process: a second Ctrl-C must not kill it.
+  g_worker_pids[rank] = -1;
+  pids_[rank] = -1;
+}
+
 void WorkerGroup::stop_all() {
   bool any = false;
   for (pid_t pid : pids_) {
@@ -205,24 +220,24 @@ void WorkerGroup::stop_all() {
   const auto deadline = std::chrono::steady_clock::now() + kGracePeriod;
   for (;;) {
     bool running = false;
-    for (pid_t& pid : pids_) {
-      if (pid <= 0) continue;
+    for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
+      if (pids_[rank] <= 0) continue;
       int status = 0;
-      const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid || (r < 0 && errno == ECHILD)) pid = -1;
+      const pid_t r = ::waitpid(pids_[rank], &status, WNOHANG);
+      if (r == pids_[rank] || (r < 0 && errno == ECHILD)) forget(rank);
       else running = true;
     }
     if (!running) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (pid_t& pid : pids_) {
-    if (pid <= 0) continue;
-    ::kill(pid, SIGKILL);
+  for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
+    if (pids_[rank] <= 0) continue;
+    ::kill(pids_[rank], SIGKILL);
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (::waitpid(pids_[rank], &status, 0) < 0 && errno == EINTR) {
     }
-    pid = -1;
+    forget(rank);
   }
 }
 
@@ -265,7 +280,7 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
       int status = 0;
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
       if (r == 0 || (r < 0 && errno == EINTR)) continue;
-      pid = -1;
+      forget(rank);
       if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         ++finished;
         continue;

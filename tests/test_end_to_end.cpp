@@ -199,6 +199,9 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
   TempDir dir;
   write_bytes(dir.file("train-images-idx3-ubyte"), idx_images_bytes(8, 28, 28));
   write_bytes(dir.file("train-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 12}));
+  std::filesystem::create_directory(dir.file("small"));  // valid IDX files, 20x20 images
+  write_bytes(dir.file("small/train-images-idx3-ubyte"), idx_images_bytes(8, 20, 20));
+  write_bytes(dir.file("small/train-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 8}));
   std::ofstream(dir.file("unknown.toml")) << "procs = 2\nlearning_rate = 0.1\n";
   std::ofstream(dir.file("wrong-type.toml")) << "epochs = \"many\"\n";
 
@@ -220,6 +223,9 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--save-model", dir.file("no/such/dir/m.pt")}, "--save-model"},
       {{"--checkpoint-every", "2"}, "needs a file to save to: add --save-model PATH"},
       {{"--max-restarts", "-1"}, "invalid max_restarts = -1"},
+      {{"--metrics-out", dir.path(), "--train-limit", "256"}, ": is a directory; give a file name"},
+      {{"--save-model", "-"}, "invalid save_model = '-': the model is binary"},
+      {{"--data-dir", dir.file("small")}, "train-images-idx3-ubyte: images are 20x20, the network needs 28x28"},
   };
   for (const auto& [args, message] : cases) {
     const Outcome run = run_train(args);
@@ -577,4 +583,60 @@ TEST_CASE("a target that is not reached: the run trains every epoch and says so"
   CHECK(doc["target"]["time_to_accuracy_seconds"].is_null());
   CHECK(doc["evaluations"].size() == 2);
   CHECK(doc["epochs"].size() == 4);
+}
+
+TEST_CASE("--metrics-out - and /dev/stdout: the JSON alone on stdout, what people read on stderr") {
+  for (const char* name : {"-", "/dev/stdout"}) {
+    CAPTURE(name);
+    const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
+                                   "--metrics-out", name});
+    INFO("stderr: " << run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto doc = nlohmann::json::parse(run.out);  // throws unless stdout is the JSON only
+    CHECK(doc["config"]["epochs"] == 1);
+    CHECK(run.err.find("test: loss") != std::string::npos);
+    CHECK(std::filesystem::is_symlink("/dev/stdout"));
+  }
+}
+
+TEST_CASE("a failed write is an error naming the file and the reason, never a success line") {
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
+                                 "--metrics-out", "/dev/full"});
+  INFO("stdout: " << run.out);
+  CHECK(run.exit_code == 1);
+  CHECK(run.err == "hogwild_train: error: --metrics-out /dev/full: cannot write: No space left on device\n");
+  CHECK(run.out.find("metrics:") == std::string::npos);
+  CHECK(std::filesystem::is_character_file("/dev/full"));
+  CHECK(run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1", "--metrics-out",
+                   "/dev/null"}).exit_code == 0);
+  CHECK(std::filesystem::is_character_file("/dev/null"));
+}
+
+TEST_CASE("a read-only directory is refused before training; a full file system fails the write") {
+  // Mounts in a private mount namespace: needs root (CI and the development machines are).
+  if (::geteuid() != 0 || ::system("command -v unshare >/dev/null") != 0) {
+    MESSAGE("skipped: needs root and unshare(1)");
+    return;
+  }
+  TempDir dir;
+  const std::string train = std::string(HOGWILD_TRAIN_BIN) + " --config " +
+                            source_path("configs/smoke.toml") + " --epochs 1";
+  const std::string command =
+      "unshare --mount --propagation private sh -c 'cd " + dir.path() +
+      " && mkdir ro full && mount -t tmpfs -o ro,size=64k tmpfs ro && "
+      "mount -t tmpfs -o size=64k tmpfs full || exit 99; " +
+      train + " --metrics-out ro/m.json >ro.out 2>ro.err; echo \"ro exit $?\"; " +
+      train + " --save-model full/model.pt >full.out 2>full.err; echo \"full exit $?\"; ls -A full; "
+      "echo end'";
+  const auto [code, text] = run_shell(command);
+  INFO("output: " << text);
+  REQUIRE(code == 0);
+  CHECK(text.find("ro exit 2\n") != std::string::npos);
+  CHECK(slurp(dir.file("ro.err")) ==
+        "hogwild_train: error: --metrics-out ro/m.json: cannot write: Read-only file system\n");
+  CHECK(text.find("full exit 1\n") != std::string::npos);
+  CHECK(slurp(dir.file("full.err")) ==
+        "hogwild_train: error: --save-model full/model.pt: cannot write: No space left on device\n");
+  CHECK(slurp(dir.file("full.out")).find("saved to") == std::string::npos);
+  CHECK(text.find("full exit 1\nend") != std::string::npos);  // no temporary file left in full/
 }

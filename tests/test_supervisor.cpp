@@ -233,3 +233,25 @@ TEST_CASE("wait statuses are described for people") {
   CHECK(describe_wait_status(3 << 8) == "exit code 3");
   CHECK(describe_wait_status(SIGSEGV) == "signal 11 (SIGSEGV)");
 }
+
+TEST_CASE("a reaped worker's pid is no longer one a second Ctrl-C would kill") {
+  WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel& channel) {
+    if (start.rank == 0) return;  // exits at once and is reaped; its pid may be reused
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    WorkerReport report;
+    report.rank = 1;
+    report.epoch = 1;
+    channel.send(report);
+    std::this_thread::sleep_for(std::chrono::seconds(30));
+  });
+  const pid_t first = workers.pids()[0];
+  const pid_t second = workers.pids()[1];
+  CHECK(pids_killed_on_second_signal() == std::vector<pid_t>{first, second});
+  std::vector<pid_t> killable;
+  workers.join([&](const WorkerReport&) {
+    killable = pids_killed_on_second_signal();
+    workers.stop_early();
+  });
+  CHECK(workers.pids()[0] == -1);
+  CHECK(killable == std::vector<pid_t>{second});
+}

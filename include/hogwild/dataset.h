@@ -19,7 +19,11 @@ struct Dataset {
 // Converts a checked IDX split, keeping only the first `limit` samples when limit > 0.
 Dataset to_dataset(const IdxSplit& split, int64_t limit = 0);
 
-// Reads and converts `<dir>/<prefix>-{images-idx3,labels-idx1}-ubyte[.gz]`.
+// The side of the square images the network takes (model.h).
+inline constexpr int64_t kImageSide = 28;
+
+// Reads and converts `<dir>/<prefix>-{images-idx3,labels-idx1}-ubyte[.gz]`; images of
+// another size than kImageSide x kImageSide are an InputError (before any worker exists).
 Dataset load_dataset(const std::string& dir, const std::string& prefix, int64_t limit = 0);
 
 }  // namespace hogwild

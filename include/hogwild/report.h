@@ -59,7 +59,7 @@ std::string format_evaluation_line(const EvalRecord& record);
 // The effective configuration as a JSON object (data_dir resolved).
 std::string config_json(const Config& config);
 
-// The whole run as one JSON document, written to a temporary file and renamed into place.
+// The whole run as one JSON document, written as OutputFile writes (output_file.h).
 std::string metrics_json(const RunRecord& run);
 void write_metrics_json(const std::string& path, const RunRecord& run);
 

@@ -124,6 +124,8 @@ class WorkerGroup {
 
  private:
   void spawn(const WorkerStart& start);
+  void forget(std::size_t rank);  // after reaping it
+
   void stop_all();
   StopSignals stop_signals_;
   WorkerBody body_;
@@ -135,6 +137,9 @@ class WorkerGroup {
   int read_fd_ = -1;
   int write_fd_ = -1;  // kept for replacements
 };
+
+// The pids a second SIGINT or SIGTERM would SIGKILL now: the running workers only.
+std::vector<pid_t> pids_killed_on_second_signal();
 
 // "exit code 3" / "signal 9 (SIGKILL)" for a waitpid status.
 std::string describe_wait_status(int status);
