@@ -12,6 +12,7 @@
 #include "hogwild/error.h"
 #include "hogwild/output_file.h"
 #include "hogwild/recipe.h"
+#include "hogwild/sync.h"
 
 #ifndef HOGWILD_DATA_ROOT
 #define HOGWILD_DATA_ROOT "data"
@@ -58,6 +59,9 @@ const std::vector<Field>& fields() {
        &Config::drop_last},
       {"max_restarts", "replace a failed worker at most this many times in a run",
        &Config::max_restarts},
+      {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
+       "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
+       "--procs 1)", &Config::sync},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
@@ -249,13 +253,18 @@ void validate(const Config& c) {
   if (c.test_limit < 0) {
     fail("test_limit", std::to_string(c.test_limit), "must be 0 (all) or greater");
   }
+  if (parse_sync(c.sync).mode == SyncPlan::Mode::kGrads && c.procs != 1) {
+    fail("sync", "'grads'", fmt::format("averages gradients before every step of one process per "
+                                        "MPI rank: use --procs 1, not {} (or --sync steps:S for "
+                                        "Hogwild inside each rank)", c.procs));
+  }
   // Whether the batch can be split over the workers is the recipe's rule: ask it.
   choose_hyperparameters(c);
 }
 
-int64_t threads_per_worker(const Config& config, int64_t cores) {
+int64_t threads_per_worker(const Config& config, int64_t cores, int64_t ranks_here) {
   if (config.threads > 0) return config.threads;
-  return std::max<int64_t>(1, cores / config.procs);
+  return std::max<int64_t>(1, cores / (config.procs * std::max<int64_t>(1, ranks_here)));
 }
 
 std::string resolved_data_dir(const Config& config) {

@@ -1,4 +1,5 @@
 // hogwild_train: parse, run, and turn exceptions into one line on stderr and an exit code.
+// Under mpirun every rank runs this; only rank 0 prints, except for a rank's own failure.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -6,37 +7,57 @@
 
 #include "hogwild/config.h"
 #include "hogwild/error.h"
+#include "hogwild/mpi_world.h"
 #include "hogwild/output_file.h"
+#include "hogwild/recipe.h"
 #include "hogwild/report.h"
 #include "hogwild/run.h"
 #include "hogwild/supervisor.h"
 
 int main(int argc, char** argv) {
+  hogwild::MpiWorld world(&argc, &argv);  // first: MPI_Init may take its own arguments out
+  const bool rank_zero = world.rank() == 0;
+  // "hogwild_train" alone, or "hogwild_train (MPI rank 2 of 3)" for a failure of that rank.
+  const std::string who = world.active() && !rank_zero
+                              ? fmt::format("hogwild_train (MPI rank {} of {})", world.rank(), world.size())
+                              : "hogwild_train";
+  bool every_rank_agrees = true;  // errors until the run starts are every rank's alike
   try {
     hogwild::Config config;
     std::string help;
     const auto action = hogwild::parse_command_line(argc, argv, config, &help);
     if (action == hogwild::Action::kHelp) {
-      fmt::print("{}", help);
+      if (rank_zero) fmt::print("{}", help);
+      world.finalize_on_exit();
       return 0;
     }
     hogwild::validate(config);
+    hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
     if (action == hogwild::Action::kPrintConfig) {
-      fmt::print("{}", hogwild::config_json(config));
+      if (rank_zero) fmt::print("{}", hogwild::config_json(config));
+      world.finalize_on_exit();
       return 0;
     }
+    every_rank_agrees = false;
+    std::FILE* discard = rank_zero ? nullptr : std::fopen("/dev/null", "w");
     // With the JSON on standard output (--metrics-out -), what people read goes to stderr.
-    hogwild::run_hogwild(config, hogwild::names_stdout(config.metrics_out) ? stderr : stdout);
+    std::FILE* out = discard ? discard : hogwild::names_stdout(config.metrics_out) ? stderr : stdout;
+    hogwild::run_hogwild(config, out, world);
+    world.finalize_on_exit();
     return 0;
   } catch (const hogwild::Interrupted& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "hogwild_train: {}\n", hogwild::first_line(e.what()));
+    fmt::print(stderr, "{}: {}\n", who, hogwild::first_line(e.what()));
     return 128 + e.signal();
+  } catch (const hogwild::ReportedByRankZero&) {
+    world.finalize_on_exit();  // every rank stops here together
+    return 2;
   } catch (const hogwild::InputError& e) {
-    fmt::print(stderr, "hogwild_train: error: {}\n", hogwild::first_line(e.what()));
+    if (every_rank_agrees) world.finalize_on_exit();
+    if (rank_zero || !every_rank_agrees) fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "hogwild_train: error: {}\n", hogwild::first_line(e.what()));
+    fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
     return 1;
   }
 }

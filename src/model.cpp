@@ -12,11 +12,15 @@ MnistNetImpl::MnistNetImpl()
       fc1_(register_module("fc1", nn::Linear(64, 32))),
       fc2_(register_module("fc2", nn::Linear(32, 10))) {}
 
-torch::Tensor MnistNetImpl::forward(torch::Tensor x) {
+torch::Tensor MnistNetImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask) {
   x = torch::max_pool2d(torch::relu(conv1_->forward(x)), /*kernel_size=*/2, /*stride=*/2,
                         /*padding=*/1);
   x = torch::max_pool2d(torch::relu(conv2_->forward(x)), /*kernel_size=*/2, /*stride=*/2);
-  x = torch::dropout(x, /*p=*/0.5, /*train=*/is_training());
+  if (is_training() && dropout_mask.defined()) {
+    x = x * dropout_mask;
+  } else {
+    x = torch::dropout(x, /*p=*/0.5, /*train=*/is_training());
+  }
   x = torch::max_pool2d(x, /*kernel_size=*/5, /*stride=*/1);
   x = x.flatten(/*start_dim=*/1);
   x = torch::relu(fc1_->forward(x));

@@ -8,9 +8,11 @@
 
 namespace hogwild {
 
-Hyperparameters choose_hyperparameters(const Config& config) {
+Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes) {
   Hyperparameters h;
   h.recipe = config.recipe;
+  h.nodes = nodes;
+  const int64_t workers = config.procs * nodes;
   const bool seed = config.recipe == kRecipeSeed;
   h.lr = config.lr > 0 ? config.lr : seed ? kSeedDefaultLr : kScaledDefaultLr;
   h.momentum = config.momentum;
@@ -20,18 +22,20 @@ Hyperparameters choose_hyperparameters(const Config& config) {
   } else if (config.recipe == kRecipeScaled) {
     h.batch_size = config.batch_size > 0 ? config.batch_size : kScaledDefaultBatch;
     const int64_t total = h.batch_size;
-    if (total < config.procs) {
+    if (total < workers) {
       throw InputError(fmt::format("invalid batch_size = {}: the scaled recipe splits it over the "
-                                   "workers, so it must be at least --procs ({})",
-                                   total, config.procs));
+                                   "workers, so it must be at least --procs ({}){}",
+                                   total, config.procs,
+                                   nodes > 1 ? fmt::format(" x MPI ranks ({}) = {}", nodes, workers) : ""));
     }
-    h.batch_per_worker = std::llround(double(total) / double(config.procs));
+    h.batch_per_worker = std::llround(double(total) / double(workers));
   } else {
     throw InputError(fmt::format("invalid recipe = '{}': must be scaled or seed", config.recipe));
   }
-  h.samples_in_flight = h.batch_per_worker * config.procs;
-  // The per-sample step lr / B stays what one process would take.
-  h.lr_per_worker = seed ? h.lr : h.lr * double(h.batch_per_worker) / double(h.batch_size);
+  h.samples_in_flight = h.batch_per_worker * workers;
+  // The per-sample step lr / B stays what one process would take; the nodes' mean (not sum)
+  // of their updates gives back the factor K.
+  h.lr_per_worker = seed ? h.lr : h.lr * double(h.batch_per_worker) * double(nodes) / double(h.batch_size);
   h.lr_schedule = !config.lr_schedule.empty() ? config.lr_schedule : seed ? "constant" : "cosine";
   return h;
 }
@@ -43,16 +47,18 @@ double lr_in_epoch(const Hyperparameters& h, int64_t epoch, int64_t epochs) {
 }
 
 std::string describe(const Hyperparameters& h, int64_t procs) {
-  const char* plural = procs == 1 ? "" : "s";
+  const std::string workers =
+      h.nodes > 1 ? fmt::format("{} MPI ranks x {} worker{}", h.nodes, procs, procs == 1 ? "" : "s")
+                  : fmt::format("{} worker{}", procs, procs == 1 ? "" : "s");
   if (h.recipe == kRecipeScaled) {
-    return fmt::format("recipe scaled: batch {} and lr {} over {} worker{} = {} samples and lr {:.4g} "
+    return fmt::format("recipe scaled: batch {} and lr {} over {} = {} samples and lr {:.4g} "
                        "per worker and step, {} schedule, momentum {}",
-                       h.batch_size, h.lr, procs, plural, h.batch_per_worker, h.lr_per_worker,
+                       h.batch_size, h.lr, workers, h.batch_per_worker, h.lr_per_worker,
                        h.lr_schedule, h.momentum);
   }
-  return fmt::format("recipe seed: {} samples and lr {} per worker and step ({} in flight over {} "
-                     "worker{}), {} schedule, momentum {}",
-                     h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, procs, plural,
+  return fmt::format("recipe seed: {} samples and lr {} per worker and step ({} in flight over {}), "
+                     "{} schedule, momentum {}",
+                     h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, workers,
                      h.lr_schedule, h.momentum);
 }
 

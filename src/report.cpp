@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -52,6 +53,25 @@ std::string format_evaluation_line(const EvalRecord& r) {
                      r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds);
 }
 
+std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vector<EpochRecord>& nodes,
+                                  int64_t procs, const MpiEpochRecord& mpi) {
+  Totals totals;
+  for (const auto& node : nodes) totals += node.totals;
+  const double mpi_seconds = mpi.mpi_seconds.empty() ? 0 : *std::max_element(mpi.mpi_seconds.begin(), mpi.mpi_seconds.end());
+  const int epoch_width = int(fmt::formatted_size("{}", epochs));
+  return fmt::format("epoch {:>{}}/{}  {} ranks x {} procs  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
+                     "{:6.1f} s  mpi {:.3f} s ({:.1f}%)",
+                     epoch, epoch_width, epochs, nodes.size(), procs, totals.mean_loss(), totals.accuracy(),
+                     mpi.wall_seconds > 0 ? double(totals.samples) / mpi.wall_seconds : 0.0,
+                     mpi.wall_seconds, mpi_seconds,
+                     mpi.wall_seconds > 0 ? 100.0 * mpi_seconds / mpi.wall_seconds : 0.0);
+}
+
+bool all_equal(const std::vector<uint64_t>& checksums) {
+  return std::all_of(checksums.begin(), checksums.end(),
+                     [&](uint64_t c) { return c == checksums.front(); });
+}
+
 std::string format_summary(const RunRecord& run) {
   std::string target;
   if (run.config.target_accuracy > 0) {
@@ -85,11 +105,40 @@ nlohmann::json config_object(const Config& c) {
 }
 
 nlohmann::json hyperparameters_object(const Hyperparameters& h) {
-  return {{"recipe", h.recipe},           {"batch_size", h.batch_size},
+  return {{"recipe", h.recipe},           {"batch_size", h.batch_size}, {"mpi_ranks", h.nodes},
           {"batch_per_worker", h.batch_per_worker}, {"samples_in_flight", h.samples_in_flight},
           {"lr", h.lr},                   {"lr_per_worker", h.lr_per_worker},
           {"lr_schedule", h.lr_schedule},
           {"momentum", h.momentum}};
+}
+
+std::vector<std::string> hex(const std::vector<uint64_t>& values) {
+  std::vector<std::string> text;
+  for (uint64_t v : values) text.push_back(fmt::format("{:016x}", v));
+  return text;
+}
+
+nlohmann::json mpi_object(const MpiRecord& m) {
+  nlohmann::json epochs = nlohmann::json::array();
+  std::vector<double> per_epoch;
+  for (const auto& e : m.epochs) {
+    const double mpi = e.mpi_seconds.empty() ? 0 : *std::max_element(e.mpi_seconds.begin(), e.mpi_seconds.end());
+    per_epoch.push_back(mpi);
+    epochs.push_back({{"epoch", e.epoch},
+                      {"wall_seconds", e.wall_seconds},
+                      {"mpi_seconds", e.mpi_seconds},
+                      {"mpi_share", e.wall_seconds > 0 ? mpi / e.wall_seconds : 0.0},
+                      {"checksums", hex(e.checksums)},
+                      {"identical", all_equal(e.checksums)}});
+  }
+  return {{"ranks", m.ranks},
+          {"sync", m.sync},
+          {"bytes_per_average", m.bytes_per_average},
+          {"averages", m.averages},
+          {"seconds_in_mpi_per_epoch", per_epoch},
+          {"epochs", epochs},
+          {"final_checksums", hex(m.final_checksums)},
+          {"final_identical", all_equal(m.final_checksums)}};
 }
 
 }  // namespace
@@ -143,6 +192,7 @@ std::string metrics_json(const RunRecord& run) {
       {"throughput", {{"trained_samples", run.trained_samples()},
                       {"samples_per_second", run.samples_per_second()}}},
   };
+  if (run.mpi.ranks > 0) doc["mpi"] = mpi_object(run.mpi);
   return doc.dump(2) + "\n";
 }
 

@@ -9,17 +9,23 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <memory>
+#include <new>
 
 #include "hogwild/checkpoint.h"
 #include "hogwild/dataset.h"
+#include "hogwild/epoch_boundaries.h"
 #include "hogwild/error.h"
 #include "hogwild/model.h"
+#include "hogwild/node_sync.h"
 #include "hogwild/output_file.h"
 #include "hogwild/partition.h"
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
 #include "hogwild/supervisor.h"
+#include "hogwild/sync.h"
 #include "hogwild/trainer.h"
+#include "hogwild/worker.h"
 
 namespace hogwild {
 namespace {
@@ -28,38 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
-// RANK's first incarnation fail before its STEP-th optimizer step (0-based), by KIND: kill
-// (SIGKILL), abort, throw or exit (code 3). Unset, as in every normal run, it does nothing.
-struct FaultPlan {
-  int64_t rank = -1;
-  int64_t step = 0;
-  std::string kind;
-};
-
-FaultPlan fault_plan_from_environment() {
-  FaultPlan plan;
-  const char* text = std::getenv("HOGWILD_TEST_FAULT");
-  if (text == nullptr || *text == '\0') return plan;
-  char kind[16] = {};
-  long long rank = -1, step = -1;
-  if (std::sscanf(text, "%lld:%lld:%15s", &rank, &step, kind) != 3 || rank < 0 || step < 0) {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected RANK:STEP:KIND", text));
-  }
-  plan = {rank, step, kind};
-  if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit") {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw or exit", text));
-  }
-  return plan;
-}
-
-void inject_fault(const FaultPlan& plan) {
-  if (plan.kind == "kill") std::raise(SIGKILL);
-  if (plan.kind == "abort") std::abort();
-  if (plan.kind == "exit") ::_exit(3);
-  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)");
 }
 
 // glibc serves large allocations with fresh mmap()s and unmaps them on free, so every
@@ -71,152 +45,125 @@ void keep_large_allocations_in_heap() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-// What a worker runs after fork(): its own thread count and the recipe's batch and step
-// sizes, then its rank's epochs, each reported to the parent through the channel.
-WorkerBody worker_body(const Config& config, const Hyperparameters& hyper, int64_t threads,
-                       MnistNet model, const Dataset& train, const StridedPartition& partition,
-                       const FaultPlan& fault) {
-  TrainOptions options;
-  options.epochs = config.epochs;
-  options.batch_size = hyper.batch_per_worker;
-  options.lr = hyper.lr_per_worker;
-  for (int64_t e = 0; e < config.epochs; ++e) {
-    options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
-  }
-  options.momentum = hyper.momentum;
-  options.seed = uint64_t(config.seed);
-  return [=, &train, &partition](const WorkerStart& start, ReportChannel& channel) mutable {
-    at::set_num_threads(int(threads));
-    options.first_epoch = start.first_epoch;
-    StepHook before_step;
-    if (fault.rank == start.rank && start.incarnation == 0) {
-      before_step = [&](int64_t step) {
-        if (step == fault.step) inject_fault(fault);
-      };
+// What must be the same on every MPI rank: the configuration (less the files only rank 0
+// reads or writes, and the data directory, whose path may differ between machines) and the
+// data itself.
+std::vector<std::string> job_fingerprint(const Config& config, const Dataset& train, const Dataset& test) {
+  std::vector<std::string> lines;
+  for (const auto& entry : config_entries(config)) {
+    if (entry.key == "data_dir" || entry.key == "metrics_out" || entry.key == "save_model" ||
+        entry.key == "resume") {
+      continue;
     }
-    const int rank = start.rank;
-    train_rank(model, train, partition, options, rank,
-               [&](int64_t epoch, const Totals& totals, double seconds) {
-                 WorkerReport report;
-                 report.rank = rank;
-                 report.epoch = int32_t(epoch);
-                 report.samples = totals.samples;
-                 report.correct = totals.correct;
-                 report.loss_sum = totals.loss_sum;
-                 report.seconds = seconds;
-                 channel.send(report);
-               },
-               before_step);
-  };
+    lines.push_back(fmt::format("{} = {}", entry.key, entry.value));
+  }
+  for (const auto& [name, data] : {std::pair{"training data", &train}, std::pair{"test data", &test}}) {
+    const uint64_t sum = checksum(data->images.data_ptr<float>(), std::size_t(data->images.numel()) * sizeof(float)) ^
+                         checksum(data->labels.data_ptr<int64_t>(), std::size_t(data->labels.numel()) * sizeof(int64_t));
+    lines.push_back(fmt::format("{} = {} images, checksum {:016x}", name, data->size(), sum));
+  }
+  return lines;
 }
 
-// The parent's side of training: it logs each worker's epochs and, each time the slowest
-// rank finishes an epoch, evaluates (--eval-every-epoch, --target-accuracy) and checkpoints
-// (--checkpoint-every). It reads the shared parameters while the workers go on writing
-// them: a snapshot as consistent as Hogwild itself. It evaluates a copy, taken in
-// microseconds, so the workers never wait for an evaluation.
-class EpochBoundaries {
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
+// Stops every rank before training, with one line from rank 0, when the ranks disagree.
+void check_ranks_agree(MpiWorld& world, const Config& config, const Dataset& train, const Dataset& test) {
+  const std::vector<std::string> mine = job_fingerprint(config, train, test);
+  const std::vector<std::string> all = world.gather_strings(join_lines(mine));
+  std::string problem;
+  for (std::size_t r = 1; r < all.size() && problem.empty(); ++r) {
+    if (all[r] == all[0]) continue;
+    std::vector<std::string> theirs;
+    std::size_t start = 0;
+    for (std::size_t end; (end = all[r].find('\n', start)) != std::string::npos; start = end + 1) {
+      theirs.push_back(all[r].substr(start, end - start));
+    }
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      if (i < theirs.size() && theirs[i] == mine[i]) continue;
+      problem = fmt::format("MPI rank {} disagrees with rank 0: {} there, {} on rank 0; every rank "
+                            "needs the same flags, config file and data files",
+                            r, i < theirs.size() ? theirs[i] : "(nothing)", mine[i]);
+      break;
+    }
+  }
+  int32_t disagree = problem.empty() ? 0 : 1;
+  world.broadcast(&disagree, sizeof disagree);
+  if (disagree == 0) return;
+  if (world.rank() == 0) throw InputError(problem);
+  throw ReportedByRankZero("the MPI ranks disagree (rank 0 says how)");
+}
+
+// --sync grads: the ranks' gradients, summed in one buffer, become their mean before every
+// optimizer step, so every rank takes the same step from the same parameters.
+class GradientAverage {
  public:
-  EpochBoundaries(const Config& config, MnistNet model, const Dataset& test, RunRecord& run,
-                  std::FILE* out)
-      : config_(config), model_(std::move(model)), test_(test), run_(run), out_(out),
-        evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
-        epochs_done_(config.procs, 0), started_(Clock::now()) {}
-
-  // A worker finished an epoch. Returns true once the target is reached: the run should stop.
-  bool epoch_done(const EpochRecord& record) {
-    run_.epochs.push_back(record);
-    print("{}\n", format_epoch_line(record, config_.epochs, config_.procs));
-    epochs_done_[record.rank] = record.epoch;
-    const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
-    if (slowest == config_.epochs) return false;  // the final evaluation follows the join
-    if (evaluate_each_ && slowest > evaluated_) {
-      evaluated_ = slowest;
-      copy_parameters(*model_, *snapshot_);
-      record_evaluation(slowest, evaluate(snapshot_, test_, config_.eval_batch_size));
-      if (run_.target_epoch > 0) return true;
-    }
-    if (config_.checkpoint_every > 0 &&
-        slowest / config_.checkpoint_every > checkpointed_ / config_.checkpoint_every) {
-      checkpointed_ = slowest;
-      save(fmt::format("checkpoint after epoch {}", slowest));
-    }
-    return false;
+  GradientAverage(MnistNet model, MpiWorld& world) : model_(std::move(model)), world_(world) {
+    std::size_t count = 0;
+    for (const auto& p : model_->parameters()) count += std::size_t(p.numel());
+    flat_.resize(count);
   }
-
-  // After the workers are gone: the test result of the run, and the model it belongs to.
-  void final_evaluation() {
-    if (run_.target_epoch > 0) {
-      // Keep, save and report the very parameters that reached the target, not those the
-      // workers went on to write while they were being stopped.
-      copy_parameters(*snapshot_, *model_);
-      run_.test = run_.evaluations.back().test;
-      return;
+  void operator()() {
+    std::size_t offset = 0;
+    const auto parameters = model_->parameters();
+    for (const auto& p : parameters) {
+      const auto grad = p.grad().contiguous();
+      std::copy_n(grad.data_ptr<float>(), grad.numel(), flat_.data() + offset);
+      offset += std::size_t(grad.numel());
     }
-    run_.test = evaluate(model_, test_, config_.eval_batch_size);
-    if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print_line=*/false);
+    world_.allreduce_sum(flat_.data(), flat_.size());
+    divide_in_place(flat_.data(), flat_.size(), world_.size());
+    offset = 0;
+    for (const auto& p : parameters) {
+      auto grad = p.grad();
+      std::copy_n(flat_.data() + offset, grad.numel(), grad.data_ptr<float>());
+      offset += std::size_t(grad.numel());
+    }
   }
-
-  void save(const std::string& why) {
-    save_parameters(*model_, config_.save_model);
-    print("model: {} saved to {}\n", why, config_.save_model);
-  }
-
-  double seconds() const { return seconds_since(started_); }
 
  private:
-  template <typename... Args>
-  void print(fmt::format_string<Args...> format, Args&&... args) {
-    fmt::print(out_, format, std::forward<Args>(args)...);
-    std::fflush(out_);
-  }
-
-  void record_evaluation(int64_t epoch, const Totals& test, bool print_line = true) {
-    const EvalRecord record{epoch, seconds(), test};
-    run_.evaluations.push_back(record);
-    if (print_line) print("{}\n", format_evaluation_line(record));
-    if (config_.target_accuracy > 0 && run_.target_epoch == 0 &&
-        test.accuracy() >= config_.target_accuracy) {
-      run_.target_epoch = epoch;
-      run_.target_seconds = record.seconds;
-      if (print_line) print("target {:.2f}% reached: stopping the workers\n", config_.target_accuracy);
-    }
-  }
-
-  const Config& config_;
-  MnistNet model_;  // its parameters are the shared ones
-  MnistNet snapshot_;
-  const Dataset& test_;
-  RunRecord& run_;
-  std::FILE* out_;
-  const bool evaluate_each_;
-  std::vector<int64_t> epochs_done_;  // per rank
-  int64_t evaluated_ = 0;     // the slowest rank's epoch at the last evaluation
-  int64_t checkpointed_ = 0;  // the slowest rank's epoch at the last checkpoint
-  const Clock::time_point started_;
+  MnistNet model_;
+  MpiWorld& world_;
+  std::vector<float> flat_;
 };
+
+// The target was reached on rank 0 in --sync grads, where the rank itself trains.
+struct StopTraining {};
 
 }  // namespace
 
-RunRecord run_hogwild(const Config& config, std::FILE* out) {
+RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   const auto started = Clock::now();
   // Fork safety: a child forked after the parent ran an OpenMP region with several threads
   // can hang. The parent uses one thread; each worker sets its own count after fork().
   at::set_num_threads(1);
   keep_large_allocations_in_heap();
+  const bool mpi = world.active();
+  const bool writer = world.rank() == 0;  // prints and writes files
+  const SyncPlan plan = parse_sync(config.sync);
+  const bool in_process = mpi && plan.mode == SyncPlan::Mode::kGrads;
 
   RunRecord run;
   run.config = config;
   run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
-  run.threads_per_worker = threads_per_worker(config, run.cores);
-  run.hyperparameters = choose_hyperparameters(config);
+  run.threads_per_worker = threads_per_worker(config, run.cores, world.local_size());
+  run.hyperparameters = choose_hyperparameters(config, world.size());
   const Hyperparameters& hyper = run.hyperparameters;
   fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
+  if (mpi) {
+    fmt::print(out, "mpi: {} ranks ({} on this machine), --sync {}\n", world.size(),
+               world.local_size(), plan.text());
+  }
   fmt::print(out, "{}\n", describe(hyper, config.procs));
   // Fail now, not after an hour of training, when an output file cannot be written.
-  if (!config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
-  if (!config.save_model.empty()) OutputFile(config.save_model, "--save-model");
-  const FaultPlan fault = fault_plan_from_environment();
+  if (writer && !config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
+  if (writer && !config.save_model.empty()) OutputFile(config.save_model, "--save-model");
+  WorkerSetup setup;
+  setup.fault = fault_plan_from_environment();
 
   // Ctrl-C before the workers exist: finish the step at hand, then stop with a message.
   const StopSignals stop_signals;
@@ -231,17 +178,20 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   StopSignals::throw_if_received(kBeforeTraining);
   const Dataset test = load_dataset(dir, "t10k", config.test_limit);
   StopSignals::throw_if_received(kBeforeTraining);
+  if (mpi) check_ranks_agree(world, config, train, test);
   run.train_size = train.size();
   run.test_size = test.size();
   run.load_seconds = seconds_since(started);
-  const StridedPartition partition(train.size(), config.procs, uint64_t(config.seed),
+  setup.topology = {world.rank(), world.size(), config.procs};
+  const StridedPartition partition(train.size(), setup.topology.replicas(), uint64_t(config.seed),
                                    /*shuffle=*/true, config.drop_last);
-  fmt::print(out, "data: {} training images ({} per rank and epoch), {} test images, from {} ({:.1f} s)\n",
+  setup.steps_per_epoch = (partition.samples_per_rank() + hyper.batch_per_worker - 1) / hyper.batch_per_worker;
+  fmt::print(out, "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
              train.size(), partition.samples_per_rank(), test.size(), dir, run.load_seconds);
 
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;
-  if (!config.resume.empty()) {
+  if (!config.resume.empty() && writer) {  // the other ranks get rank 0's parameters below
     load_parameters(*model, config.resume);
     fmt::print(out, "model: resumed from {}\n", config.resume);
   }
@@ -249,38 +199,128 @@ RunRecord run_hogwild(const Config& config, std::FILE* out) {
   // Workers inherit the mapping through fork(), so the name is no longer needed: unlinking
   // now means nothing is left in /dev/shm whatever happens to any process from here on.
   shared.segment().unlink();
+  auto* params = static_cast<float*>(shared.segment().data());
+  const std::size_t floats = shared.segment().size() / sizeof(float);
+  // Every rank starts from rank 0's parameters (fresh or resumed).
+  world.broadcast(params, floats * sizeof(float));
   run.parameters = int64_t(shared.parameter_count());
   run.segment_bytes = int64_t(shared.segment().size());
-  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads\n",
-             run.parameters, run.segment_bytes, config.procs, run.threads_per_worker);
+  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{}\n",
+             run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
+             in_process ? " (--sync grads: the rank trains in its own process)" : "");
   std::fflush(out);
 
+  // The control block: worker step counters and the epoch gate.
+  SharedSegment control_segment(sizeof(WorkerControl), "hogwild-control");
+  control_segment.unlink();
+  auto* control = new (control_segment.data()) WorkerControl();
+  control->gated = mpi && plan.mode == SyncPlan::Mode::kEpoch;
+  setup.control = control;
+  setup.config = &config;
+  setup.hyper = hyper;
+  setup.threads = run.threads_per_worker;
+
   EpochBoundaries boundaries(config, model, test, run, out);
-  try {
-    WorkerGroup workers(int(config.procs),
-                        worker_body(config, hyper, run.threads_per_worker, model, train,
-                                    partition, fault),
-                        int(config.max_restarts));
-    workers.join(
-        [&](const WorkerReport& report) {
-          const EpochRecord record{report.rank, report.epoch,
-                                   Totals{report.samples, report.correct, report.loss_sum},
-                                   report.seconds};
-          if (boundaries.epoch_done(record)) workers.stop_early();
-        },
-        [&](const RestartNotice& notice) {
-          fmt::print(out, "rank {} failed ({}); restarting it at epoch {} (restart {} of {})\n",
-                     notice.rank, notice.how, notice.first_epoch + 1, notice.restarts,
-                     notice.max_restarts);
-          std::fflush(out);
-        });
-    run.restarts = workers.restarts();
-  } catch (const Interrupted& e) {
-    if (config.save_model.empty()) throw;
+  std::unique_ptr<NodeSync> sync;
+  if (mpi) {
+    run.mpi.ranks = world.size();
+    run.mpi.sync = plan.text();
+    const auto on_epoch = [&](int64_t epoch, const std::vector<NodeEpoch>& nodes) {
+      MpiEpochRecord record;
+      record.epoch = epoch;
+      std::vector<EpochRecord> lines;
+      for (std::size_t k = 0; k < nodes.size(); ++k) {
+        const NodeEpoch& n = nodes[k];
+        lines.push_back({int64_t(k), epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds});
+        record.wall_seconds = std::max(record.wall_seconds, n.wall_seconds);
+        record.mpi_seconds.push_back(n.mpi_seconds);
+        record.checksums.push_back(n.checksum);
+      }
+      run.epochs.insert(run.epochs.end(), lines.begin(), lines.end());
+      run.mpi.epochs.push_back(record);
+      fmt::print(out, "{}\n", format_mpi_epoch_line(epoch, config.epochs, lines, config.procs, record));
+      if (plan.mode != SyncPlan::Mode::kSteps && !all_equal(record.checksums)) {
+        fmt::print(out, "warning: the ranks' parameters differ after the average of epoch {}\n", epoch);
+      }
+      std::fflush(out);
+      return boundaries.all_finished(epoch);
+    };
+    sync = std::make_unique<NodeSync>(world, plan, params, floats, in_process ? nullptr : control,
+                                      in_process ? 1 : int(config.procs), setup.steps_per_epoch,
+                                      config.epochs, on_epoch);
+    run.mpi.bytes_per_average = int64_t(sync->bytes_per_average());
+  }
+
+  const auto save_on_interrupt = [&](const Interrupted& e) {
+    if (config.save_model.empty() || !writer) return;
     save_parameters(*model, config.save_model);
     throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
+  };
+  try {
+    if (in_process) {
+      // --sync grads: one process per rank takes every step in lockstep with the others.
+      at::set_num_threads(int(run.threads_per_worker));
+      TrainOptions options;
+      options.epochs = config.epochs;
+      options.batch_size = hyper.batch_per_worker;
+      options.lr = hyper.lr_per_worker;
+      for (int64_t e = 0; e < config.epochs; ++e) options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+      options.momentum = hyper.momentum;
+      options.seed = uint64_t(config.seed);
+      StepHooks hooks;
+      hooks.before_step = [](int64_t) { StopSignals::throw_if_received("; training stopped"); };
+      hooks.before_update = GradientAverage(model, world);
+      try {
+        train_rank(model, train, partition, options, setup.topology.replica(0),
+                   [&](int64_t epoch, const Totals& totals, double seconds) {
+                     sync->worker_epoch(0, epoch, totals, seconds);
+                     if (sync->advance()) throw StopTraining{};
+                   },
+                   hooks);
+      } catch (const StopTraining&) {
+      }
+    } else {
+      WorkerGroup workers(int(config.procs), worker_body(setup, model, train, partition),
+                          int(config.max_restarts));
+      if (mpi) workers.set_poll_interval_ms(2);  // the step counters are watched for averages
+      workers.join(
+          [&](const WorkerReport& report) {
+            const Totals totals{report.samples, report.correct, report.loss_sum};
+            if (mpi) {
+              sync->worker_epoch(report.rank, report.epoch, totals, report.seconds);
+            } else if (boundaries.epoch_done({report.rank, report.epoch, totals, report.seconds})) {
+              workers.stop_early();
+            }
+          },
+          [&](const RestartNotice& notice) {
+            const std::string line = fmt::format(
+                "{}rank {} failed ({}); restarting it at epoch {} (restart {} of {})\n",
+                mpi ? fmt::format("MPI rank {}: worker ", world.rank()) : "", notice.rank,
+                notice.how, notice.first_epoch + 1, notice.restarts, notice.max_restarts);
+            fmt::print(writer ? out : stderr, "{}", line);
+            std::fflush(writer ? out : stderr);
+          },
+          [&] {
+            if (mpi && sync->advance()) workers.stop_early();
+          });
+      // Workers that exited before the last tick leave their final events to do here.
+      if (mpi) sync->advance();
+      run.restarts = workers.restarts();
+    }
+  } catch (const Interrupted& e) {
+    save_on_interrupt(e);
+    throw;
   }
   run.train_seconds = boundaries.seconds();
+  if (mpi) {
+    sync->finish();
+    run.mpi.averages = sync->averages();
+    run.mpi.final_checksums = sync->final_checksums();
+    if (writer && !all_equal(run.mpi.final_checksums)) {
+      fmt::print(out, "warning: the ranks' final parameters differ\n");
+    }
+  }
+  if (!writer) return run;  // rank 0 evaluates, reports and saves
 
   const auto eval_started = Clock::now();
   boundaries.final_evaluation();

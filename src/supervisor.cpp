@@ -157,6 +157,9 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   if (pid == 0) {
     ::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group: the parent decides
     ::signal(SIGTERM, SIG_DFL);
+    // Crash handlers a library installed in the parent (OpenMPI's print a backtrace and
+    // talk to mpirun) are not the worker's: it dies as any process would.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGCHLD}) ::signal(sig, SIG_DFL);
     // Die with the parent; if it is already gone, the signal would never come.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
@@ -242,7 +245,8 @@ void WorkerGroup::stop_all() {
 }
 
 void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report,
-                       const std::function<void(const RestartNotice&)>& on_restart) {
+                       const std::function<void(const RestartNotice&)>& on_restart,
+                       const std::function<void()>& on_tick) {
   const std::size_t procs = pids_.size();
   std::vector<int> epochs_done(procs, 0);
   std::vector<WorkerReport> failure(procs);  // kind 0: none reported
@@ -263,9 +267,10 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
   std::size_t finished = 0;
   while (finished < procs) {
     pollfd p{read_fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, 100);
+    const int ready = ::poll(&p, 1, poll_interval_ms_);
     if (ready < 0 && errno != EINTR) throw Error(system_error_text("poll", errno));
     drain();
+    if (on_tick) on_tick();
     if (stop_early_) {
       stop_all();
       return;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "hogwild/dropout.h"
+
 #include <chrono>
 #include <cmath>
 
@@ -22,8 +24,8 @@ Totals batch_totals(const torch::Tensor& logits, const torch::Tensor& labels,
 }  // namespace
 
 Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size,
-                   const StepHook& before_step, int64_t* steps) {
+                   const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
+                   const StepHooks& hooks, int64_t* steps) {
   model->train();
   Totals totals;
   const auto all = torch::from_blob(const_cast<int64_t*>(indices.data()),
@@ -32,9 +34,12 @@ Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Da
     const auto chosen = all.slice(0, start, std::min<int64_t>(start + batch_size, indices.size()));
     const auto images = data.images.index_select(0, chosen);
     const auto labels = data.labels.index_select(0, chosen);
-    if (before_step) before_step(steps ? *steps : 0);
+    const int64_t n = chosen.size(0);
+    const auto mask = torch::empty({n, 64, 5, 5}, torch::kFloat32);
+    fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits, dropout_key);
+    if (hooks.before_step) hooks.before_step(steps ? *steps : 0);
     optimizer.zero_grad();
-    const auto logits = model->forward(images);
+    const auto logits = model->forward(images, mask);
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);
     const Totals batch = batch_totals(logits.detach(), labels, loss.detach());
     if (!std::isfinite(batch.loss_sum)) {
@@ -42,6 +47,7 @@ Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Da
                                         start / batch_size + 1));
     }
     loss.backward();
+    if (hooks.before_update) hooks.before_update();
     optimizer.step();  // writes the (possibly shared) parameters in place, without locks
     totals += batch;
     if (steps) ++*steps;
@@ -51,8 +57,7 @@ Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Da
 
 void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
                 const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
-                const StepHook& before_step) {
-  torch::manual_seed(options.seed + uint64_t(rank));
+                const StepHooks& hooks) {
   // Each rank's own optimizer, so momentum buffers are private to the rank.
   torch::optim::SGD optimizer(model->parameters(),
                               torch::optim::SGDOptions(options.lr).momentum(options.momentum));
@@ -65,8 +70,8 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
-      totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch),
-                           options.batch_size, before_step, &steps);
+      totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch), options.batch_size,
+                           dropout_key(options.seed, epoch), hooks, &steps);
     } catch (const DivergenceError& e) {
       throw DivergenceError(fmt::format("rank {}: {} of epoch {}; lower the learning rate "
                                         "(--lr; this worker's step size is {})", rank, e.what(), epoch + 1, lr));

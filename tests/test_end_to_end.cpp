@@ -19,6 +19,8 @@
 
 using hogwild::testing::idx_images_bytes;
 using hogwild::testing::idx_labels_bytes;
+using hogwild::testing::run_shell;
+using hogwild::testing::slurp;
 using hogwild::testing::shm_entries;
 using hogwild::testing::TempDir;
 using hogwild::testing::write_bytes;
@@ -32,13 +34,6 @@ struct Outcome {
   pid_t pid = 0;
   bool orphans = false;  // a process of the run still alive after it exited
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A hogwild_train process started in the background, its output going to files.
 struct Started {
@@ -126,17 +121,6 @@ std::string our_segments(pid_t pid) {
   std::string names;
   for (const auto& name : shm_entries("hogwild-" + std::to_string(pid) + "-")) names += name + " ";
   return names;
-}
-
-// Runs a shell command; returns (exit code, or -1 if it did not exit; what it printed).
-std::pair<int, std::string> run_shell(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
 // Runs hogwild_eval; returns (exit code, stdout + stderr).

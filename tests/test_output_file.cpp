@@ -18,17 +18,11 @@
 using hogwild::Error;
 using hogwild::InputError;
 using hogwild::OutputFile;
+using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> names;

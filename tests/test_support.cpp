@@ -3,7 +3,11 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace hogwild::testing {
@@ -58,6 +62,23 @@ void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (file == nullptr) throw std::runtime_error("cannot gzopen " + path);
   if (!bytes.empty()) gzwrite(file, bytes.data(), unsigned(bytes.size()));
   if (gzclose(file) != Z_OK) throw std::runtime_error("cannot write " + path);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::pair<int, std::string> run_shell(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+  std::string text;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
 std::vector<std::string> shm_entries(const std::string& prefix) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hogwild::testing {
@@ -28,6 +29,12 @@ std::vector<uint8_t> idx_labels_bytes(const std::vector<uint8_t>& labels,
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// A file's whole content ("" if it cannot be read).
+std::string slurp(const std::string& path);
+
+// Runs a shell command; returns (exit code, or -1 if it did not exit; what it printed).
+std::pair<int, std::string> run_shell(const std::string& command);
 
 // Names under /dev/shm that start with `prefix`.
 std::vector<std::string> shm_entries(const std::string& prefix);

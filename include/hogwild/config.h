@@ -27,6 +27,7 @@ struct Config {
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
+  std::string sync = "epoch";     // under mpirun: epoch | steps:S | grads (sync.h)
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
   std::string resume;             // start from parameters saved here; empty: fresh
@@ -59,8 +60,9 @@ void apply_toml_file(const std::string& path, Config& config);
 // Throws InputError for the first invalid value, naming the field.
 void validate(const Config& config);
 
-// Intra-op threads each worker gets: --threads, else max(1, cores / procs).
-int64_t threads_per_worker(const Config& config, int64_t cores);
+// Intra-op threads each worker gets: --threads, else max(1, cores / (procs x the MPI ranks
+// that share this machine)).
+int64_t threads_per_worker(const Config& config, int64_t cores, int64_t ranks_here = 1);
 
 // Directory holding the dataset's IDX files.
 std::string resolved_data_dir(const Config& config);

@@ -25,6 +25,12 @@ class FatalError : public Error {
   using Error::Error;
 };
 
+// An MPI job's input error that every rank found, of which rank 0 alone tells the user.
+class ReportedByRankZero : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 // "<what>: <strerror(errno)>" for failed system calls.
 std::string system_error_text(const std::string& what, int errnum);
 

@@ -21,7 +21,9 @@ namespace hogwild {
 class MnistNetImpl : public torch::nn::Module {
  public:
   MnistNetImpl();
-  torch::Tensor forward(torch::Tensor x);
+  // In training, `dropout_mask` ([n, 64, 5, 5] of 0 and 2, dropout.h) replaces ATen's own
+  // dropout draw; undefined, ATen's dropout is used (nothing is dropped in eval mode).
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& dropout_mask = {});
 
  private:
   torch::nn::Conv2d conv1_{nullptr};
@@ -30,6 +32,9 @@ class MnistNetImpl : public torch::nn::Module {
   torch::nn::Linear fc2_{nullptr};
 };
 TORCH_MODULE(MnistNet);
+
+// Units the dropout layer sees per sample (64 x 5 x 5).
+inline constexpr int64_t kDropoutUnits = 64 * 5 * 5;
 
 // Copies every parameter of `from` into the same-shaped parameter of `to`, in place (so a
 // model bound to shared memory stays bound).

@@ -17,6 +17,12 @@ namespace hogwild {
 // "seed": the seed's plain recipe, batch_size samples and lr per worker, whatever N (so at
 // N = 5 it trains like one process with a 5x larger batch and step). The scaled recipe also
 // lets the step size decay over the epochs (cosine), the seed's keeps it constant. lr 0 and batch_size 0 mean the recipe's defaults.
+//
+// K MPI ranks (nodes) that average their models or gradients combine their updates by a mean,
+// not a sum: K nodes that each move like one process stepping on n samples with step size s
+// move, averaged, like one process stepping on K*n samples with step size s. So "scaled"
+// splits B over all K*N workers (b = B / (K*N)) and gives each worker lr * b * K / B = lr / N:
+// N workers of a node sum to lr on B / K samples, and the K nodes' mean to lr on B.
 inline constexpr const char* kRecipeScaled = "scaled";
 inline constexpr const char* kRecipeSeed = "seed";
 inline constexpr int64_t kScaledDefaultBatch = 256;  // samples in flight, all workers together
@@ -26,18 +32,19 @@ inline constexpr double kSeedDefaultLr = 0.01;
 
 struct Hyperparameters {
   std::string recipe;
+  int64_t nodes = 1;              // MPI ranks whose updates are averaged
   int64_t batch_size = 0;         // as configured, or the recipe's default for 0
   int64_t batch_per_worker = 0;   // samples per optimizer step of one worker
-  int64_t samples_in_flight = 0;  // batch_per_worker x procs
+  int64_t samples_in_flight = 0;  // batch_per_worker x procs x nodes
   double lr = 0;                  // as configured, or the recipe's default for 0
   double lr_per_worker = 0;       // each worker's SGD step size in the first epoch
   std::string lr_schedule;        // "cosine" or "constant"
   double momentum = 0;
 };
 
-// The hyperparameters for `config` (validated). Throws InputError when the scaled recipe's
-// batch cannot give every worker at least one sample.
-Hyperparameters choose_hyperparameters(const Config& config);
+// The hyperparameters for `config` (validated) on `nodes` MPI ranks. Throws InputError when
+// the scaled recipe's batch cannot give every worker at least one sample.
+Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes = 1);
 
 // A worker's step size in `epoch` (0-based) of `epochs`: lr_per_worker, times
 // (1 + cos(pi * epoch / epochs)) / 2 for the cosine schedule. The same for every N, so the

@@ -27,6 +27,24 @@ struct EvalRecord {
   Totals test;
 };
 
+// One epoch of an MPI job: each rank's time in MPI, and its checksum of the parameters after
+// the epoch's average (--sync epoch, grads; 0 for steps:S, which does not average there).
+struct MpiEpochRecord {
+  int64_t epoch = 0;
+  double wall_seconds = 0;  // the slowest rank's parent, from the previous epoch's end
+  std::vector<double> mpi_seconds;  // per rank
+  std::vector<uint64_t> checksums;  // per rank
+};
+
+struct MpiRecord {
+  int64_t ranks = 0;  // 0: not an MPI job
+  std::string sync;
+  int64_t bytes_per_average = 0;
+  int64_t averages = 0;
+  std::vector<MpiEpochRecord> epochs;
+  std::vector<uint64_t> final_checksums;  // per rank, of the final parameters
+};
+
 struct RunRecord {
   Config config;
   Hyperparameters hyperparameters;
@@ -43,9 +61,10 @@ struct RunRecord {
   int64_t target_epoch = 0;     // the epoch whose evaluation reached --target-accuracy; 0: none
   double target_seconds = -1;   // from the start of training to the end of that evaluation
   double load_seconds = 0;
-  double train_seconds = 0;  // fork of the first worker to exit of the last
+  double train_seconds = 0;  // from just before the first fork to the workers' exit (the stop grace included)
   double eval_seconds = 0;
   double total_seconds = 0;  // start of the program to the end of evaluation
+  MpiRecord mpi;
 
   int64_t trained_samples() const;
   double samples_per_second() const;  // all ranks together, over train_seconds
@@ -55,6 +74,12 @@ std::string format_config(const Config& config, int64_t cores, int64_t threads_p
 std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
 std::string format_summary(const RunRecord& run);
 std::string format_evaluation_line(const EvalRecord& record);
+// One line for an epoch of an MPI job: every rank's workers together (nodes[k] is rank k's
+// record), the slowest rank's time and its time in MPI.
+std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vector<EpochRecord>& nodes,
+                                  int64_t procs, const MpiEpochRecord& mpi);
+// True when every rank's checksum equals rank 0's.
+bool all_equal(const std::vector<uint64_t>& checksums);
 
 // The effective configuration as a JSON object (data_dir resolved).
 std::string config_json(const Config& config);

@@ -112,8 +112,13 @@ class WorkerGroup {
   // hears of each. Past the bound, or for a fatal failure, stops the others and throws
   // Error naming the rank, how it failed, the epoch and its message. SIGINT or SIGTERM to
   // the parent stops the workers and throws Interrupted; a second one exits at once.
+  // `on_tick` runs after every wait for reports (at most the poll interval apart).
   void join(const std::function<void(const WorkerReport&)>& on_report,
-            const std::function<void(const RestartNotice&)>& on_restart = {});
+            const std::function<void(const RestartNotice&)>& on_restart = {},
+            const std::function<void()>& on_tick = {});
+
+  // How long join() waits for a report before it checks the workers and ticks (100 ms).
+  void set_poll_interval_ms(int ms) { poll_interval_ms_ = ms; }
 
   // Called from join()'s callbacks: stop every worker (SIGTERM) once the callback returns
   // and make join() return normally, as when they all finish.
@@ -132,6 +137,7 @@ class WorkerGroup {
   int max_restarts_;
   int restarts_ = 0;
   bool stop_early_ = false;
+  int poll_interval_ms_ = 100;
   std::vector<pid_t> pids_;  // by rank; -1 once reaped
   std::vector<int> incarnations_;
   int read_fd_ = -1;

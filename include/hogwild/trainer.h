@@ -25,7 +25,7 @@ struct TrainOptions {
   double lr = 0.01;
   std::vector<double> lr_by_epoch;  // when not empty: the step size of each epoch, else lr
   double momentum = 0.9;
-  uint64_t seed = 1;  // dropout RNG of rank r is seeded seed + r
+  uint64_t seed = 1;  // dropout masks of epoch e: dropout_key(seed, e)
 };
 
 // A loss that is NaN or infinite: the shared parameters are ruined, so no restart helps.
@@ -37,21 +37,29 @@ class DivergenceError : public FatalError {
 // Called before every optimizer step with the rank's step count since it started.
 using StepHook = std::function<void(int64_t step)>;
 
-// One pass over `indices` of `data` in batches, one optimizer step per batch. Throws
-// DivergenceError when the loss stops being finite.
+struct StepHooks {
+  StepHook before_step;
+  // After the backward pass, before the optimizer step: where --sync grads averages the
+  // gradients over the MPI ranks.
+  std::function<void()> before_update;
+};
+
+// One pass over `indices` of `data` in batches, one optimizer step per batch, with the
+// dropout masks of `dropout_key` (dropout.h). Throws DivergenceError when the loss stops
+// being finite.
 Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size,
-                   const StepHook& before_step = {}, int64_t* steps = nullptr);
+                   const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
+                   const StepHooks& hooks = {}, int64_t* steps = nullptr);
 
 // Called after each epoch (1-based) with that epoch's totals and its wall time.
 using EpochCallback = std::function<void(int64_t epoch, const Totals& totals, double seconds)>;
 
-// Everything rank `rank` does: its own momentum SGD and RNG, then each epoch from
-// options.first_epoch over its partition. The model's parameters may be shared with other
-// ranks; no locks are taken.
+// Everything replica `rank` of the partition does: its own momentum SGD, then each epoch
+// from options.first_epoch over its share. The model's parameters may be shared with other
+// workers; no locks are taken.
 void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
                 const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
-                const StepHook& before_step = {});
+                const StepHooks& hooks = {});
 
 // Loss and accuracy over the whole data set, in eval mode and without gradients.
 Totals evaluate(MnistNet& model, const Dataset& data, int64_t batch_size);

@@ -1,0 +1,62 @@
+// The parent's side of training at epoch boundaries: it logs each worker's epochs and, each
+// time every worker has finished an epoch, evaluates (--eval-every-epoch, --target-accuracy)
+// and checkpoints (--checkpoint-every). It reads the shared parameters while the workers go
+// on writing them: a snapshot as consistent as Hogwild itself. It evaluates a copy, taken in
+// microseconds, so the workers never wait for an evaluation.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "hogwild/config.h"
+#include "hogwild/dataset.h"
+#include "hogwild/model.h"
+#include "hogwild/report.h"
+
+namespace hogwild {
+
+class EpochBoundaries {
+ public:
+  EpochBoundaries(const Config& config, MnistNet model, const Dataset& test, RunRecord& run,
+                  std::FILE* out);
+
+  // A worker finished an epoch: its line, then the boundary work if it was the last one to
+  // finish that epoch. Returns true once the target is reached: the run should stop.
+  bool epoch_done(const EpochRecord& record);
+
+  // Every worker (of every MPI rank) has finished `epoch`: evaluate, checkpoint. Returns true
+  // once the target is reached.
+  bool all_finished(int64_t epoch);
+
+  // After the workers are gone: the test result of the run, and the model it belongs to.
+  void final_evaluation();
+
+  void save(const std::string& why);
+  double seconds() const;
+
+ private:
+  template <typename... Args>
+  void print(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::print(out_, format, std::forward<Args>(args)...);
+    std::fflush(out_);
+  }
+  void record_evaluation(int64_t epoch, const Totals& test, bool print_line = true);
+
+  const Config& config_;
+  MnistNet model_;  // its parameters are the shared ones
+  MnistNet snapshot_;
+  const Dataset& test_;
+  RunRecord& run_;
+  std::FILE* out_;
+  const bool evaluate_each_;
+  std::vector<int64_t> epochs_done_;  // per worker
+  int64_t evaluated_ = 0;     // the slowest worker's epoch at the last evaluation
+  int64_t checkpointed_ = 0;  // the slowest worker's epoch at the last checkpoint
+  const std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace hogwild

@@ -1,0 +1,52 @@
+// What a forked worker runs: its thread count, the recipe's batch and step size, its share
+// of the data (replica node * procs + rank of the partition over all workers of the job), its
+// epochs reported to the parent, its step count and the epoch gate in the control block, and
+// the test-only fault injection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hogwild/config.h"
+#include "hogwild/dataset.h"
+#include "hogwild/model.h"
+#include "hogwild/partition.h"
+#include "hogwild/recipe.h"
+#include "hogwild/supervisor.h"
+#include "hogwild/worker_control.h"
+
+namespace hogwild {
+
+// A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
+// RANK's first incarnation fail before its STEP-th optimizer step (0-based), by KIND: kill
+// (SIGKILL), abort, throw or exit (code 3). Unset, as in every normal run, it does nothing.
+struct FaultPlan {
+  int64_t rank = -1;
+  int64_t step = 0;
+  std::string kind;
+};
+FaultPlan fault_plan_from_environment();
+
+// Where a worker sits in the job: MPI rank (node) of nodes, and its local rank of procs.
+struct Topology {
+  int64_t node = 0;
+  int64_t nodes = 1;
+  int64_t procs = 1;
+  int64_t replica(int64_t local_rank) const { return node * procs + local_rank; }
+  int64_t replicas() const { return nodes * procs; }
+};
+
+struct WorkerSetup {
+  const Config* config = nullptr;
+  Hyperparameters hyper;
+  int64_t threads = 1;
+  Topology topology;
+  int64_t steps_per_epoch = 0;
+  WorkerControl* control = nullptr;  // in shared memory
+  FaultPlan fault;
+};
+
+WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
+                       const StridedPartition& partition);
+
+}  // namespace hogwild

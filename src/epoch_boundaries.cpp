@@ -1,0 +1,76 @@
+#include "hogwild/epoch_boundaries.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "hogwild/checkpoint.h"
+#include "hogwild/trainer.h"
+
+namespace hogwild {
+
+EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dataset& test,
+                                 RunRecord& run, std::FILE* out)
+    : config_(config), model_(std::move(model)), test_(test), run_(run), out_(out),
+      evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
+      epochs_done_(config.procs, 0), started_(std::chrono::steady_clock::now()) {}
+
+bool EpochBoundaries::epoch_done(const EpochRecord& record) {
+  run_.epochs.push_back(record);
+  print("{}\n", format_epoch_line(record, config_.epochs, config_.procs));
+  const int64_t before = *std::min_element(epochs_done_.begin(), epochs_done_.end());
+  epochs_done_[record.rank] = record.epoch;
+  const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
+  return slowest > before && all_finished(slowest);
+}
+
+bool EpochBoundaries::all_finished(int64_t epoch) {
+  if (epoch == config_.epochs) return false;  // the final evaluation follows the join
+  if (evaluate_each_ && epoch > evaluated_) {
+    evaluated_ = epoch;
+    copy_parameters(*model_, *snapshot_);
+    record_evaluation(epoch, evaluate(snapshot_, test_, config_.eval_batch_size));
+    if (run_.target_epoch > 0) return true;
+  }
+  if (config_.checkpoint_every > 0 &&
+      epoch / config_.checkpoint_every > checkpointed_ / config_.checkpoint_every) {
+    checkpointed_ = epoch;
+    save(fmt::format("checkpoint after epoch {}", epoch));
+  }
+  return false;
+}
+
+void EpochBoundaries::final_evaluation() {
+  if (run_.target_epoch > 0) {
+    // Keep, save and report the very parameters that reached the target, not those the
+    // workers went on to write while they were being stopped.
+    copy_parameters(*snapshot_, *model_);
+    run_.test = run_.evaluations.back().test;
+    return;
+  }
+  run_.test = evaluate(model_, test_, config_.eval_batch_size);
+  if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print_line=*/false);
+}
+
+void EpochBoundaries::save(const std::string& why) {
+  save_parameters(*model_, config_.save_model);
+  print("model: {} saved to {}\n", why, config_.save_model);
+}
+
+double EpochBoundaries::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
+void EpochBoundaries::record_evaluation(int64_t epoch, const Totals& test, bool print_line) {
+  const EvalRecord record{epoch, seconds(), test};
+  run_.evaluations.push_back(record);
+  if (print_line) print("{}\n", format_evaluation_line(record));
+  if (config_.target_accuracy > 0 && run_.target_epoch == 0 &&
+      test.accuracy() >= config_.target_accuracy) {
+    run_.target_epoch = epoch;
+    run_.target_seconds = record.seconds;
+    if (print_line) print("target {:.2f}% reached: stopping the workers\n", config_.target_accuracy);
+  }
+}
+
+}  // namespace hogwild

@@ -1,0 +1,87 @@
+#include "hogwild/worker.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include "hogwild/error.h"
+#include "hogwild/trainer.h"
+
+namespace hogwild {
+namespace {
+
+void inject_fault(const FaultPlan& plan) {
+  if (plan.kind == "kill") std::raise(SIGKILL);
+  if (plan.kind == "abort") std::abort();
+  if (plan.kind == "exit") ::_exit(3);
+  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)");
+}
+
+}  // namespace
+
+FaultPlan fault_plan_from_environment() {
+  FaultPlan plan;
+  const char* text = std::getenv("HOGWILD_TEST_FAULT");
+  if (text == nullptr || *text == '\0') return plan;
+  char kind[16] = {};
+  long long rank = -1, step = -1;
+  if (std::sscanf(text, "%lld:%lld:%15s", &rank, &step, kind) != 3 || rank < 0 || step < 0) {
+    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected RANK:STEP:KIND", text));
+  }
+  plan = {rank, step, kind};
+  if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit") {
+    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw or exit", text));
+  }
+  return plan;
+}
+
+WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
+                       const StridedPartition& partition) {
+  const Config& config = *setup.config;
+  TrainOptions options;
+  options.epochs = config.epochs;
+  options.batch_size = setup.hyper.batch_per_worker;
+  options.lr = setup.hyper.lr_per_worker;
+  for (int64_t e = 0; e < config.epochs; ++e) {
+    options.lr_by_epoch.push_back(lr_in_epoch(setup.hyper, e, config.epochs));
+  }
+  options.momentum = setup.hyper.momentum;
+  options.seed = uint64_t(config.seed);
+  return [=, &train, &partition](const WorkerStart& start, ReportChannel& channel) mutable {
+    at::set_num_threads(int(setup.threads));
+    options.first_epoch = start.first_epoch;
+    const int rank = start.rank;
+    WorkerControl* control = setup.control;
+    const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
+    const bool inject = setup.fault.rank == rank && start.incarnation == 0;
+    StepHooks hooks;
+    hooks.before_step = [&](int64_t step) {
+      if (control != nullptr) control->steps[rank].value.store(first_step + step, std::memory_order_relaxed);
+      if (inject && step == setup.fault.step) inject_fault(setup.fault);
+    };
+    train_rank(model, train, partition, options, setup.topology.replica(rank),
+               [&](int64_t epoch, const Totals& totals, double seconds) {
+                 WorkerReport report;
+                 report.rank = rank;
+                 report.epoch = int32_t(epoch);
+                 report.samples = totals.samples;
+                 report.correct = totals.correct;
+                 report.loss_sum = totals.loss_sum;
+                 report.seconds = seconds;
+                 channel.send(report);
+                 // --sync epoch: the next epoch starts from the average of all ranks.
+                 while (control != nullptr && control->gated && epoch < options.epochs &&
+                        control->released_epoch.load(std::memory_order_acquire) < epoch) {
+                   std::this_thread::sleep_for(std::chrono::microseconds(200));
+                 }
+               },
+               hooks);
+  };
+}
+
+}  // namespace hogwild
