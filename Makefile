@@ -1,10 +1,15 @@
-# Entry points: make setup | build | test | run | check   (see README.md)
+# Entry points: make setup | build | test | run | mpirun | check   (see README.md)
 BUILD ?= build
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 RUN_ARGS ?= --config configs/mnist.toml --procs 2
+# make mpirun: K ranks on this machine (HOSTFILE: across machines), ARGS for hogwild_train.
+K ?= 2
+ARGS ?= --config configs/mnist.toml --procs 1
+HOSTFILE ?=
+MPIRUN_FLAGS ?=
 
-.PHONY: setup build test run sanitize fuzz check clean
+.PHONY: setup build test run mpirun sanitize fuzz check clean
 
 setup:
 	@scripts/setup.sh
@@ -34,6 +39,12 @@ check: fuzz sanitize test
 
 run: build
 	$(BUILD)/hogwild_train $(RUN_ARGS)
+
+# OpenMPI refuses root without its two variables; more ranks than cores need --oversubscribe;
+# --bind-to none keeps a rank's forked workers from sharing the one core mpirun binds it to.
+mpirun: build
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to none \
+	  $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_FLAGS) -np $(K) $(abspath $(BUILD))/hogwild_train $(ARGS)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <toml++/toml.h>
@@ -62,6 +64,8 @@ const std::vector<Field>& fields() {
       {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
        "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
        "--procs 1)", &Config::sync},
+      {"reset_momentum", "under mpirun with --sync epoch, clear each worker's momentum buffer at "
+       "every average (default: keep it)", &Config::reset_momentum},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
@@ -164,6 +168,18 @@ Action parse_command_line(int argc, const char* const* argv, Config& config,
           if constexpr (std::is_same_v<T, bool>) {
             // --flag turns it on; --flag=false turns off what a config file turned on.
             return app.add_flag(flag_name(field.key), from_cli.*pointer, field.help);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            // CLI11 would saturate 99999999999999999999 to INT64_MAX: say what was typed.
+            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help)
+                ->check(CLI::Validator(
+                    [](std::string& text) -> std::string {
+                      errno = 0;
+                      char* end = nullptr;
+                      std::strtoll(text.c_str(), &end, 10);
+                      if (errno == ERANGE) return text + " is out of range for an integer";
+                      return "";
+                    },
+                    "", "in range"));
           } else {
             return app.add_option(flag_name(field.key), from_cli.*pointer, field.help);
           }

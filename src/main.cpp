@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     world.finalize_on_exit();  // every rank stops here together
     return 2;
   } catch (const hogwild::InputError& e) {
-    if (every_rank_agrees) world.finalize_on_exit();
+    if (every_rank_agrees || dynamic_cast<const hogwild::JobInputError*>(&e)) world.finalize_on_exit();
     if (rank_zero || !every_rank_agrees) fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
     return 2;
   } catch (const std::exception& e) {

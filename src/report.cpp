@@ -21,7 +21,8 @@ double RunRecord::samples_per_second() const {
   return train_seconds > 0 ? double(trained_samples()) / train_seconds : 0.0;
 }
 
-std::string format_config(const Config& config, int64_t cores, int64_t threads_per_worker) {
+std::string format_config(const Config& config, const Hyperparameters& hyper, int64_t cores,
+                          int64_t threads_per_worker) {
   std::string text = fmt::format("configuration{}:\n",
                                  config.config_file.empty() ? "" : " (" + config.config_file + " + flags)");
   for (const auto& entry : config_entries(config)) {
@@ -29,6 +30,13 @@ std::string format_config(const Config& config, int64_t cores, int64_t threads_p
     if (entry.key == "data_dir") value = resolved_data_dir(config);
     if (entry.key == "threads") {
       value = fmt::format("{}{}", threads_per_worker, config.threads == 0 ? " (auto: cores / procs)" : "");
+    }
+    if (entry.key == "batch_size" && config.batch_size == 0) {
+      value = fmt::format("{} (recipe default)", hyper.batch_size);
+    }
+    if (entry.key == "lr" && config.lr == 0) value = fmt::format("{} (recipe default)", hyper.lr);
+    if (entry.key == "lr_schedule" && config.lr_schedule.empty()) {
+      value = fmt::format("{} (recipe default)", hyper.lr_schedule);
     }
     if ((entry.key == "metrics_out" || entry.key == "save_model" || entry.key == "resume") &&
         value.empty()) {

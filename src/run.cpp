@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <sched.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@ double seconds_since(Clock::time_point start) {
 void keep_large_allocations_in_heap() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+// Cores this process may run on (its CPU affinity).
+int64_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
+  return CPU_COUNT(&set);
 }
 
 // What must be the same on every MPI rank: the configuration (less the files only rank 0
@@ -94,7 +103,7 @@ void check_ranks_agree(MpiWorld& world, const Config& config, const Dataset& tra
   int32_t disagree = problem.empty() ? 0 : 1;
   world.broadcast(&disagree, sizeof disagree);
   if (disagree == 0) return;
-  if (world.rank() == 0) throw InputError(problem);
+  if (world.rank() == 0) throw JobInputError(problem);
   throw ReportedByRankZero("the MPI ranks disagree (rank 0 says how)");
 }
 
@@ -153,12 +162,17 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   run.threads_per_worker = threads_per_worker(config, run.cores, world.local_size());
   run.hyperparameters = choose_hyperparameters(config, world.size());
   const Hyperparameters& hyper = run.hyperparameters;
-  fmt::print(out, "{}", format_config(config, run.cores, run.threads_per_worker));
+  fmt::print(out, "{}", format_config(config, hyper, run.cores, run.threads_per_worker));
   if (mpi) {
     fmt::print(out, "mpi: {} ranks ({} on this machine), --sync {}\n", world.size(),
                world.local_size(), plan.text());
   }
   fmt::print(out, "{}\n", describe(hyper, config.procs));
+  if (const int64_t usable = usable_cores(); usable < run.cores && usable < config.procs * run.threads_per_worker) {
+    fmt::print(out, "warning: this process may run on {} of the {} cores (CPU affinity: mpirun binds each "
+               "rank to a core unless given --bind-to none), which its {} workers x {} threads will share\n",
+               usable, run.cores, config.procs, run.threads_per_worker);
+  }
   // Fail now, not after an hour of training, when an output file cannot be written.
   if (writer && !config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
   if (writer && !config.save_model.empty()) OutputFile(config.save_model, "--save-model");
@@ -219,6 +233,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   setup.config = &config;
   setup.hyper = hyper;
   setup.threads = run.threads_per_worker;
+  setup.reset_momentum_each_epoch = config.reset_momentum && control->gated;
 
   EpochBoundaries boundaries(config, model, test, run, out);
   std::unique_ptr<NodeSync> sync;
@@ -260,13 +275,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
     if (in_process) {
       // --sync grads: one process per rank takes every step in lockstep with the others.
       at::set_num_threads(int(run.threads_per_worker));
-      TrainOptions options;
-      options.epochs = config.epochs;
-      options.batch_size = hyper.batch_per_worker;
-      options.lr = hyper.lr_per_worker;
-      for (int64_t e = 0; e < config.epochs; ++e) options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
-      options.momentum = hyper.momentum;
-      options.seed = uint64_t(config.seed);
+      const TrainOptions options = train_options(config, hyper);
       StepHooks hooks;
       hooks.before_step = [](int64_t) { StopSignals::throw_if_received("; training stopped"); };
       hooks.before_update = GradientAverage(model, world);
@@ -282,7 +291,8 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
     } else {
       WorkerGroup workers(int(config.procs), worker_body(setup, model, train, partition),
                           int(config.max_restarts));
-      if (mpi) workers.set_poll_interval_ms(2);  // the step counters are watched for averages
+      // steps:S: the step counters are watched for the next average (a step takes 10+ ms).
+      if (mpi && plan.mode == SyncPlan::Mode::kSteps) workers.set_poll_interval_ms(5);
       workers.join(
           [&](const WorkerReport& report) {
             const Totals totals{report.samples, report.correct, report.loss_sum};

@@ -172,11 +172,12 @@ void WorkerGroup::spawn(const WorkerStart& start) {
       body_(start, channel);
     } catch (const FatalError& e) {
       failure.kind = WorkerReport::kFatal;
-      std::snprintf(failure.message, sizeof failure.message, "%s", e.what());
+      std::snprintf(failure.message, sizeof failure.message, "%s", first_line(e.what()).c_str());
       code = 1;
     } catch (const std::exception& e) {
       failure.kind = WorkerReport::kFailure;
-      std::snprintf(failure.message, sizeof failure.message, "%s", e.what());
+      // LibTorch's messages go on for lines of C++ frames: the first line says what failed.
+      std::snprintf(failure.message, sizeof failure.message, "%s", first_line(e.what()).c_str());
       code = 1;
     } catch (...) {
       failure.kind = WorkerReport::kFailure;
@@ -250,6 +251,8 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
   const std::size_t procs = pids_.size();
   std::vector<int> epochs_done(procs, 0);
   std::vector<WorkerReport> failure(procs);  // kind 0: none reported
+  std::vector<std::string> last_failure(procs);  // how each rank failed last, and in which epoch
+  std::vector<int> last_failure_epoch(procs, -1);
   for (auto& f : failure) f.kind = 0;
   const auto drain = [&] {
     WorkerReport report;
@@ -297,8 +300,13 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
         how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
       }
       const bool fatal = reported.kind == WorkerReport::kFatal;
+      // The same failure in the same epoch after a restart is no transient fault: a
+      // replacement would only fail again.
+      const bool repeated = how == last_failure[rank] && epochs_done[rank] == last_failure_epoch[rank];
+      last_failure[rank] = how;
+      last_failure_epoch[rank] = epochs_done[rank];
       failure[rank].kind = 0;
-      if (!fatal && restarts_ < max_restarts_) {
+      if (!fatal && !repeated && restarts_ < max_restarts_) {
         ++restarts_;
         const WorkerStart start{int(rank), epochs_done[rank], incarnations_[rank] + 1};
         spawn(start);
@@ -309,7 +317,9 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
       drain();
       std::string message = fmt::format("worker rank {} failed in epoch {} ({})", rank,
                                         epochs_done[rank] + 1, how);
-      if (!fatal) {
+      if (repeated) {
+        message += "; it failed the same way in the same epoch after a restart, so it is not restarted again";
+      } else if (!fatal) {
         message += fmt::format("; {} of {} restarts used (--max-restarts)", restarts_, max_restarts_);
       }
       throw Error(message);

@@ -78,6 +78,8 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());
+    // SGD makes a missing buffer anew from the next gradient: a reset.
+    if (options.reset_momentum_each_epoch) optimizer.state().clear();
   }
 }
 

@@ -19,7 +19,7 @@ void inject_fault(const FaultPlan& plan) {
   if (plan.kind == "kill") std::raise(SIGKILL);
   if (plan.kind == "abort") std::abort();
   if (plan.kind == "exit") ::_exit(3);
-  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)");
+  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)\n  frame #0: a second line that must not reach the user");
 }
 
 }  // namespace
@@ -34,31 +34,36 @@ FaultPlan fault_plan_from_environment() {
     throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected RANK:STEP:KIND", text));
   }
   plan = {rank, step, kind};
-  if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit") {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw or exit", text));
+  if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
+      plan.kind != "throw_always") {
+    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always or exit", text));
   }
   return plan;
 }
 
-WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
-                       const StridedPartition& partition) {
-  const Config& config = *setup.config;
+TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   TrainOptions options;
   options.epochs = config.epochs;
-  options.batch_size = setup.hyper.batch_per_worker;
-  options.lr = setup.hyper.lr_per_worker;
-  for (int64_t e = 0; e < config.epochs; ++e) {
-    options.lr_by_epoch.push_back(lr_in_epoch(setup.hyper, e, config.epochs));
-  }
-  options.momentum = setup.hyper.momentum;
+  options.batch_size = hyper.batch_per_worker;
+  options.lr = hyper.lr_per_worker;
+  for (int64_t e = 0; e < config.epochs; ++e) options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+  options.momentum = hyper.momentum;
   options.seed = uint64_t(config.seed);
+  return options;
+}
+
+WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
+                       const StridedPartition& partition) {
+  TrainOptions options = train_options(*setup.config, setup.hyper);
+  options.reset_momentum_each_epoch = setup.reset_momentum_each_epoch;
   return [=, &train, &partition](const WorkerStart& start, ReportChannel& channel) mutable {
     at::set_num_threads(int(setup.threads));
     options.first_epoch = start.first_epoch;
     const int rank = start.rank;
     WorkerControl* control = setup.control;
     const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
-    const bool inject = setup.fault.rank == rank && start.incarnation == 0;
+    // "throw_always" fails every incarnation: a deterministic failure.
+    const bool inject = setup.fault.rank == rank && (start.incarnation == 0 || setup.fault.kind == "throw_always");
     StepHooks hooks;
     hooks.before_step = [&](int64_t step) {
       if (control != nullptr) control->steps[rank].value.store(first_step + step, std::memory_order_relaxed);

@@ -99,7 +99,7 @@ TEST_CASE("--help lists every option with its default") {
     CAPTURE(text);
     CHECK(help.find(text) != std::string::npos);
   }
-  CHECK(help.find("256") != std::string::npos);   // batch size default
+  CHECK(help.find("0: 256") != std::string::npos);  // batch_size 0 is the recipe's 256
   CHECK(help.find("0.9") != std::string::npos);   // momentum default
 }
 
@@ -118,7 +118,10 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--procs", "-1"}, "invalid procs = -1");
   rejects({"--procs", "abc"}, "--procs");
   rejects({"--procs", "1000000"}, "invalid procs = 1000000");
-  rejects({"--procs", "99999999999999999999"}, "--procs");
+  rejects({"--procs", "99999999999999999999"}, "--procs: 99999999999999999999 is out of range for an integer");
+  rejects({"--seed", "-99999999999999999999"}, "--seed: -99999999999999999999 is out of range for an integer");
+  rejects({"--sync", "steps:0"}, "invalid sync = 'steps:0'");
+  rejects({"--sync", "grads", "--procs", "2"}, "invalid sync = 'grads': averages gradients before every step");
   rejects({"--batch-size", "-1"}, "invalid batch_size = -1");
   rejects({"--batch-size", "3", "--procs", "4"},
           "invalid batch_size = 3: the scaled recipe splits it over the workers");

@@ -263,3 +263,22 @@ TEST_CASE("the TCP transport, as between two machines") {
   CHECK(doc["mpi"]["final_identical"] == true);
   CHECK(double(doc["test"]["accuracy"]) > 60.0);
 }
+
+TEST_CASE("two machines: network namespaces joined by a veth pair, a hostfile and an rsh agent") {
+  REQUIRE(have_mpirun());
+  if (::geteuid() != 0 || std::system("command -v ip >/dev/null && command -v unshare >/dev/null") != 0) {
+    MESSAGE("skipped: needs root, ip(8) and unshare(1)");
+    return;
+  }
+  TempDir dir;
+  const Job job = run_job(dir, source_path("scripts/two_hosts.sh") + " " +
+                                   train("--procs 1 --threads 1 --epochs 2 --metrics-out " + dir.file("m.json")));
+  INFO("stdout: " << job.out);
+  INFO("stderr: " << job.err);
+  REQUIRE(job.exit_code == 0);
+  CHECK(job.out.find("mpi: 2 ranks (1 on this machine)") != std::string::npos);  // two hosts
+  const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
+  CHECK(doc["mpi"]["final_identical"] == true);
+  CHECK(doc["mpi"]["epochs"][1]["identical"] == true);
+  CHECK(double(doc["test"]["accuracy"]) > 30.0);  // two epochs of the smoke set
+}

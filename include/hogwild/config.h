@@ -28,6 +28,7 @@ struct Config {
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
   std::string sync = "epoch";     // under mpirun: epoch | steps:S | grads (sync.h)
+  bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
   std::string resume;             // start from parameters saved here; empty: fresh

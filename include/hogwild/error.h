@@ -25,10 +25,17 @@ class FatalError : public Error {
   using Error::Error;
 };
 
-// An MPI job's input error that every rank found, of which rank 0 alone tells the user.
-class ReportedByRankZero : public InputError {
+// An MPI job's input error that every rank found at the same point, so that all of them can
+// stop together (MPI_Finalize); rank 0 throws it with the message for the user.
+class JobInputError : public InputError {
  public:
   using InputError::InputError;
+};
+
+// The same error on the other ranks: rank 0 tells the user.
+class ReportedByRankZero : public JobInputError {
+ public:
+  using JobInputError::JobInputError;
 };
 
 // "<what>: <strerror(errno)>" for failed system calls.

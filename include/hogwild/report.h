@@ -70,7 +70,10 @@ struct RunRecord {
   double samples_per_second() const;  // all ranks together, over train_seconds
 };
 
-std::string format_config(const Config& config, int64_t cores, int64_t threads_per_worker);
+// The configuration as people read it: a value left to the recipe (batch_size 0, lr 0, an
+// empty lr_schedule) shows the value in use, "256 (recipe default)".
+std::string format_config(const Config& config, const Hyperparameters& hyper, int64_t cores,
+                          int64_t threads_per_worker);
 std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
 std::string format_summary(const RunRecord& run);
 std::string format_evaluation_line(const EvalRecord& record);

@@ -13,13 +13,15 @@
 #include "hogwild/partition.h"
 #include "hogwild/recipe.h"
 #include "hogwild/supervisor.h"
+#include "hogwild/trainer.h"
 #include "hogwild/worker_control.h"
 
 namespace hogwild {
 
 // A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
 // RANK's first incarnation fail before its STEP-th optimizer step (0-based), by KIND: kill
-// (SIGKILL), abort, throw or exit (code 3). Unset, as in every normal run, it does nothing.
+// (SIGKILL), abort, throw or exit (code 3); throw_always fails every incarnation of the rank
+// the same way (a deterministic failure). Unset, as in every normal run, it does nothing.
 struct FaultPlan {
   int64_t rank = -1;
   int64_t step = 0;
@@ -43,8 +45,12 @@ struct WorkerSetup {
   Topology topology;
   int64_t steps_per_epoch = 0;
   WorkerControl* control = nullptr;  // in shared memory
+  bool reset_momentum_each_epoch = false;  // --reset-momentum under mpirun --sync epoch
   FaultPlan fault;
 };
+
+// What one worker trains with: the recipe's batch, step size per epoch, momentum, seed.
+TrainOptions train_options(const Config& config, const Hyperparameters& hyper);
 
 WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
                        const StridedPartition& partition);
