@@ -300,10 +300,12 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
         how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
       }
       const bool fatal = reported.kind == WorkerReport::kFatal;
-      // The same failure in the same epoch after a restart is no transient fault: a
-      // replacement would only fail again.
-      const bool repeated = how == last_failure[rank] && epochs_done[rank] == last_failure_epoch[rank];
-      last_failure[rank] = how;
+      // The same exception in the same epoch after a restart is no transient fault: a
+      // replacement would only fail again. (A signal may come from outside, as the OOM killer's
+      // does: those are retried up to the bound.)
+      const bool threw = reported.kind == WorkerReport::kFailure;
+      const bool repeated = threw && how == last_failure[rank] && epochs_done[rank] == last_failure_epoch[rank];
+      last_failure[rank] = threw ? how : std::string();
       last_failure_epoch[rank] = epochs_done[rank];
       failure[rank].kind = 0;
       if (!fatal && !repeated && restarts_ < max_restarts_) {

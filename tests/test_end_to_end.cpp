@@ -605,7 +605,7 @@ TEST_CASE("a failed write is an error naming the file and the reason, never a su
   CHECK(std::filesystem::is_character_file("/dev/null"));
 }
 
-TEST_CASE("a read-only directory is refused before training; a full file system fails the write") {
+TEST_CASE("a read-only directory is refused before training, a full file system fails the write") {
   // Mounts in a private mount namespace: needs root (CI and the development machines are).
   if (::geteuid() != 0 || ::system("command -v unshare >/dev/null") != 0) {
     MESSAGE("skipped: needs root and unshare(1)");
@@ -634,7 +634,7 @@ TEST_CASE("a read-only directory is refused before training; a full file system 
   CHECK(text.find("full exit 1\nend") != std::string::npos);  // no temporary file left in full/
 }
 
-TEST_CASE("a worker's exception reaches the user as its first line; the same failure twice is not retried") {
+TEST_CASE("a worker's exception reaches the user as its first line, and the same failure twice is not retried") {
   const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
                                  "--max-restarts", "3"},
                                 {"HOGWILD_TEST_FAULT=1:5:throw_always"});

@@ -227,7 +227,7 @@ TEST_CASE("ranks that disagree stop before training: one line from rank 0, exit 
   CHECK(procs.err.find("hogwild_train: error: MPI rank 1 disagrees with rank 0: procs = 1 there, "
                        "procs = 2 on rank 0; every rank needs the same flags, config file and data files") !=
         std::string::npos);
-  CHECK(procs.out.find("ranks x") == std::string::npos);  // no epoch trained
+  CHECK(procs.out.find("procs  loss") == std::string::npos);  // no epoch trained
 
   // The same flags, but one label differs in rank 1's training data.
   const std::string mnist = source_path("data/mnist");
@@ -281,4 +281,24 @@ TEST_CASE("two machines: network namespaces joined by a veth pair, a hostfile an
   CHECK(doc["mpi"]["final_identical"] == true);
   CHECK(doc["mpi"]["epochs"][1]["identical"] == true);
   CHECK(double(doc["test"]["accuracy"]) > 30.0);  // two epochs of the smoke set
+}
+
+TEST_CASE("an MPI job checkpoints on rank 0 and a later job resumes from it") {
+  REQUIRE(have_mpirun());
+  TempDir dir;
+  const Job first = run_job(dir, mpirun(2) + train("--procs 1 --epochs 2 --save-model ck.pt "
+                                                   "--checkpoint-every 1 --metrics-out first.json"));
+  INFO("stderr: " << first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("model: checkpoint after epoch 1 saved to ck.pt") != std::string::npos);
+  // Only rank 0 reads the file: the other ranks get its parameters by broadcast.
+  const Job resumed = run_job(dir, mpirun(2) + train("--procs 1 --epochs 1 --resume ck.pt --metrics-out resumed.json"));
+  INFO("stderr: " << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(count(resumed.out, "model: resumed from ck.pt") == 1);
+  const auto before = nlohmann::json::parse(slurp(dir.file("first.json")));
+  const auto after = nlohmann::json::parse(slurp(dir.file("resumed.json")));
+  // The resumed job's first epoch starts where the first job ended, not from scratch.
+  CHECK(double(after["epochs"][0]["loss"]) < 0.8 * double(before["epochs"][0]["loss"]));
+  CHECK(after["mpi"]["epochs"][0]["identical"] == true);
 }

@@ -31,7 +31,7 @@ struct Node {
 
 }  // namespace
 
-TEST_CASE("node sync: an epoch ends once every local worker has reported it; the gate opens then") {
+TEST_CASE("node sync: an epoch ends once every local worker has reported it, and the gate opens then") {
   Node node;
   REQUIRE_FALSE(node.world.active());
   NodeSync sync = node.make("epoch", 2, /*steps_per_epoch=*/5, /*epochs=*/2);

@@ -95,7 +95,7 @@ TEST_CASE("a directory, a missing directory and a socket are refused before anyt
         std::string::npos);
 }
 
-TEST_CASE("a FIFO with a reader is written, not replaced; one without a reader is an error") {
+TEST_CASE("a FIFO with a reader is written, not replaced, and one without a reader is an error") {
   TempDir dir;
   const std::string fifo = dir.file("fifo.json");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -129,7 +129,7 @@ TEST_CASE("a reader that goes away mid-write is an error, not a SIGPIPE") {
   CHECK(message == "--metrics-out " + fifo + ": cannot write: Broken pipe");
 }
 
-TEST_CASE("/dev/full fails with ENOSPC and stays a device; /dev/null takes everything") {
+TEST_CASE("/dev/full fails with ENOSPC and stays a device, /dev/null takes everything") {
   OutputFile full("/dev/full", "--metrics-out");
   CHECK(full.kind() == OutputFile::Kind::kDirect);
   CHECK(thrown<Error>([&] { full.write("{}"); }) ==
