@@ -66,6 +66,8 @@ const std::vector<Field>& fields() {
        "--procs 1)", &Config::sync},
       {"reset_momentum", "under mpirun with --sync epoch, clear each worker's momentum buffer at "
        "every average (default: keep it)", &Config::reset_momentum},
+      {"progress", "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
+       "on or off", &Config::progress},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
@@ -255,6 +257,9 @@ void validate(const Config& c) {
   if (c.checkpoint_every > 0 && c.save_model.empty()) {
     fail("checkpoint_every", std::to_string(c.checkpoint_every),
          "needs a file to save to: add --save-model PATH");
+  }
+  if (c.progress != "auto" && c.progress != "on" && c.progress != "off") {
+    fail("progress", "'" + c.progress + "'", "must be auto, on or off");
   }
   if (names_stdout(c.save_model)) {
     fail("save_model", "'" + c.save_model + "'",

@@ -17,14 +17,15 @@ EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dat
 
 bool EpochBoundaries::epoch_done(const EpochRecord& record) {
   run_.epochs.push_back(record);
-  print("{}\n", format_epoch_line(record, config_.epochs, config_.procs));
   const int64_t before = *std::min_element(epochs_done_.begin(), epochs_done_.end());
   epochs_done_[record.rank] = record.epoch;
+  print("{}\n", format_epoch_line(record, config_.epochs, config_.procs, eta()));
   const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
   return slowest > before && all_finished(slowest);
 }
 
 bool EpochBoundaries::all_finished(int64_t epoch) {
+  for (int64_t& e : epochs_done_) e = std::max(e, epoch);
   if (epoch == config_.epochs) return false;  // the final evaluation follows the join
   if (evaluate_each_ && epoch > evaluated_) {
     evaluated_ = epoch;
@@ -57,6 +58,12 @@ void EpochBoundaries::save(const std::string& why) {
   print("model: {} saved to {}\n", why, config_.save_model);
 }
 
+double EpochBoundaries::eta() const {
+  int64_t done = 0;
+  for (int64_t e : epochs_done_) done += e;
+  return eta_seconds(seconds(), double(done) / double(config_.epochs * int64_t(epochs_done_.size())));
+}
+
 double EpochBoundaries::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
 }
@@ -64,7 +71,7 @@ double EpochBoundaries::seconds() const {
 void EpochBoundaries::record_evaluation(int64_t epoch, const Totals& test, bool print_line) {
   const EvalRecord record{epoch, seconds(), test};
   run_.evaluations.push_back(record);
-  if (print_line) print("{}\n", format_evaluation_line(record));
+  if (print_line) print("{}\n", format_evaluation_line(record, eta()));
   if (config_.target_accuracy > 0 && run_.target_epoch == 0 &&
       test.accuracy() >= config_.target_accuracy) {
     run_.target_epoch = epoch;

@@ -48,31 +48,50 @@ std::string format_config(const Config& config, const Hyperparameters& hyper, in
   return text;
 }
 
-std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t procs) {
-  const int rank_width = int(fmt::formatted_size("{}", procs - 1));
-  const int epoch_width = int(fmt::formatted_size("{}", epochs));
-  return fmt::format("epoch {:>{}}/{}  rank {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s",
-                     r.epoch, epoch_width, epochs, r.rank, rank_width, r.totals.mean_loss(),
-                     r.totals.accuracy(), r.samples_per_second(), r.seconds);
+std::string format_duration(double seconds) {
+  const auto total = int64_t(seconds + 0.5);
+  if (total < 60) return fmt::format("{}s", total);
+  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
 }
 
-std::string format_evaluation_line(const EvalRecord& r) {
-  return fmt::format("eval after epoch {}: test loss {:.4f}  accuracy {:.2f}%  ({:.1f} s into training)",
-                     r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds);
+double eta_seconds(double elapsed, double done) {
+  if (!(done > 0) || elapsed < 0) return -1;
+  return done >= 1 ? 0 : elapsed * (1 - done) / done;
+}
+
+namespace {
+
+std::string eta_text(double eta) { return eta < 0 ? "" : "  eta " + format_duration(eta); }
+
+}  // namespace
+
+std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t procs, double eta) {
+  const int rank_width = int(fmt::formatted_size("{}", procs - 1));
+  const int epoch_width = int(fmt::formatted_size("{}", epochs));
+  return fmt::format("epoch {:>{}}/{}  rank {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
+                     r.epoch, epoch_width, epochs, r.rank, rank_width, r.totals.mean_loss(),
+                     r.totals.accuracy(), r.samples_per_second(), r.seconds, eta_text(eta));
+}
+
+std::string format_evaluation_line(const EvalRecord& r, double eta) {
+  return fmt::format("eval after epoch {}: test loss {:.4f}  accuracy {:.2f}%  ({:.1f} s into training{})",
+                     r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds,
+                     eta < 0 ? "" : ", eta " + format_duration(eta));
 }
 
 std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vector<EpochRecord>& nodes,
-                                  int64_t procs, const MpiEpochRecord& mpi) {
+                                  int64_t procs, const MpiEpochRecord& mpi, double eta) {
   Totals totals;
   for (const auto& node : nodes) totals += node.totals;
   const double mpi_seconds = mpi.mpi_seconds.empty() ? 0 : *std::max_element(mpi.mpi_seconds.begin(), mpi.mpi_seconds.end());
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
   return fmt::format("epoch {:>{}}/{}  {} ranks x {} procs  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
-                     "{:6.1f} s  mpi {:.3f} s ({:.1f}%)",
+                     "{:6.1f} s  mpi {:.3f} s ({:.1f}%){}",
                      epoch, epoch_width, epochs, nodes.size(), procs, totals.mean_loss(), totals.accuracy(),
                      mpi.wall_seconds > 0 ? double(totals.samples) / mpi.wall_seconds : 0.0,
                      mpi.wall_seconds, mpi_seconds,
-                     mpi.wall_seconds > 0 ? 100.0 * mpi_seconds / mpi.wall_seconds : 0.0);
+                     mpi.wall_seconds > 0 ? 100.0 * mpi_seconds / mpi.wall_seconds : 0.0, eta_text(eta));
 }
 
 bool all_equal(const std::vector<uint64_t>& checksums) {

@@ -21,6 +21,7 @@
 #include "hogwild/node_sync.h"
 #include "hogwild/output_file.h"
 #include "hogwild/partition.h"
+#include "hogwild/progress.h"
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
 #include "hogwild/supervisor.h"
@@ -235,6 +236,8 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   setup.threads = run.threads_per_worker;
   setup.reset_momentum_each_epoch = config.reset_momentum && control->gated;
 
+  ProgressLine progress(out, progress_wanted(config.progress, out) && !in_process, control,
+                        int(config.procs), setup.steps_per_epoch, config.epochs, hyper.batch_per_worker);
   EpochBoundaries boundaries(config, model, test, run, out);
   std::unique_ptr<NodeSync> sync;
   if (mpi) {
@@ -253,7 +256,9 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
       }
       run.epochs.insert(run.epochs.end(), lines.begin(), lines.end());
       run.mpi.epochs.push_back(record);
-      fmt::print(out, "{}\n", format_mpi_epoch_line(epoch, config.epochs, lines, config.procs, record));
+      progress.clear();
+      fmt::print(out, "{}\n", format_mpi_epoch_line(epoch, config.epochs, lines, config.procs, record,
+                                                   eta_seconds(boundaries.seconds(), double(epoch) / double(config.epochs))));
       if (plan.mode != SyncPlan::Mode::kSteps && !all_equal(record.checksums)) {
         fmt::print(out, "warning: the ranks' parameters differ after the average of epoch {}\n", epoch);
       }
@@ -296,6 +301,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
       workers.join(
           [&](const WorkerReport& report) {
             const Totals totals{report.samples, report.correct, report.loss_sum};
+            if (!mpi) progress.clear();  // the epoch line (and what follows it) starts clean
             if (mpi) {
               sync->worker_epoch(report.rank, report.epoch, totals, report.seconds);
             } else if (boundaries.epoch_done({report.rank, report.epoch, totals, report.seconds})) {
@@ -303,6 +309,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
             }
           },
           [&](const RestartNotice& notice) {
+            progress.clear();
             const std::string line = fmt::format(
                 "{}rank {} failed ({}); restarting it at epoch {} (restart {} of {})\n",
                 mpi ? fmt::format("MPI rank {}: worker ", world.rank()) : "", notice.rank,
@@ -312,7 +319,9 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
           },
           [&] {
             if (mpi && sync->advance()) workers.stop_early();
+            progress.tick();
           });
+      progress.clear();
       // Workers that exited before the last tick leave their final events to do here.
       if (mpi) sync->advance();
       run.restarts = workers.restarts();

@@ -154,6 +154,8 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
   CHECK(our_segments(run.pid).empty());
   CHECK(run.out.find("rank 0") != std::string::npos);
   CHECK(run.out.find("rank 1") != std::string::npos);
+  CHECK(run.out.find("\033[K") == std::string::npos);  // no live line when stdout is a file
+  CHECK(run.out.find("  eta ") != std::string::npos);  // but the epoch lines have their ETA
   // The banner shows the value in use, not the "recipe's default" sentinel.
   CHECK(run.out.find("  lr_schedule      cosine (recipe default)\n") != std::string::npos);
   CHECK(run.out.find("  batch_size       64\n") != std::string::npos);
@@ -651,4 +653,32 @@ TEST_CASE("a worker's exception reaches the user as its first line, and the same
   CHECK(run.out.find("frame #0") == std::string::npos);
   CHECK_FALSE(run.orphans);
   CHECK(our_segments(run.pid).empty());
+}
+
+TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and is cleared") {
+  if (std::system("command -v script >/dev/null") != 0) {
+    MESSAGE("skipped: needs script(1) for a pseudo-terminal");
+    return;
+  }
+  TempDir dir;
+  const std::string command = "script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
+                              source_path("configs/smoke.toml") + " --procs 1 --epochs 1 --train-limit 12000' /dev/null > " +
+                              dir.file("tty.txt");
+  REQUIRE(run_shell(command).first == 0);
+  const std::string screen = slurp(dir.file("tty.txt"));
+  INFO("terminal: " << screen);
+  CHECK(screen.find("\r\033[Kepoch 1/1 ") != std::string::npos);
+  CHECK(screen.find("% of the epoch") != std::string::npos);
+  CHECK(screen.find("samples/s  eta ") != std::string::npos);
+  // Cleared before the epoch line: the line starts right after the erase.
+  CHECK(screen.find("\r\033[Kepoch 1/1  rank 0  loss") != std::string::npos);
+  // --progress off keeps the terminal free of it; --progress on shows it in a file too.
+  const auto [off_code, off] = run_shell("script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
+                                         source_path("configs/smoke.toml") + " --epochs 1 --progress off' /dev/null");
+  CHECK(off_code == 0);
+  CHECK(off.find("\033[K") == std::string::npos);
+  const Outcome on = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "1", "--epochs", "1",
+                                "--train-limit", "12000", "--progress", "on"});
+  CHECK(on.exit_code == 0);
+  CHECK(on.out.find("\r\033[Kepoch 1/1 ") != std::string::npos);
 }

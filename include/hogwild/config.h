@@ -32,6 +32,7 @@ struct Config {
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
   std::string resume;             // start from parameters saved here; empty: fresh
+  std::string progress = "auto";  // the live line: auto (on a terminal) | on | off
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
 };

@@ -37,6 +37,8 @@ class EpochBoundaries {
 
   void save(const std::string& why);
   double seconds() const;
+  // Seconds left, from the share of all workers' epochs done so far.
+  double eta() const;
 
  private:
   template <typename... Args>

@@ -74,13 +74,20 @@ struct RunRecord {
 // empty lr_schedule) shows the value in use, "256 (recipe default)".
 std::string format_config(const Config& config, const Hyperparameters& hyper, int64_t cores,
                           int64_t threads_per_worker);
-std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs);
+// "42s", "1m05s", "1h02m": how long, for people.
+std::string format_duration(double seconds);
+// Seconds left when `done` of the run's work (0..1) took `elapsed` seconds; -1 when unknown.
+double eta_seconds(double elapsed, double done);
+
+// An epoch line; eta_seconds < 0 leaves the ETA out.
+std::string format_epoch_line(const EpochRecord& record, int64_t epochs, int64_t procs,
+                              double eta_seconds = -1);
 std::string format_summary(const RunRecord& run);
-std::string format_evaluation_line(const EvalRecord& record);
+std::string format_evaluation_line(const EvalRecord& record, double eta_seconds = -1);
 // One line for an epoch of an MPI job: every rank's workers together (nodes[k] is rank k's
 // record), the slowest rank's time and its time in MPI.
 std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vector<EpochRecord>& nodes,
-                                  int64_t procs, const MpiEpochRecord& mpi);
+                                  int64_t procs, const MpiEpochRecord& mpi, double eta_seconds = -1);
 // True when every rank's checksum equals rank 0's.
 bool all_equal(const std::vector<uint64_t>& checksums);
 

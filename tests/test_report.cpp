@@ -1,0 +1,57 @@
+#include "hogwild/report.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace hogwild;
+
+TEST_CASE("durations and the ETA read as people expect") {
+  CHECK(format_duration(0) == "0s");
+  CHECK(format_duration(42.4) == "42s");
+  CHECK(format_duration(65) == "1m05s");
+  CHECK(format_duration(3599) == "59m59s");
+  CHECK(format_duration(3720) == "1h02m");
+  CHECK(eta_seconds(10, 0.25) == 30);
+  CHECK(eta_seconds(10, 1) == 0);
+  CHECK(eta_seconds(10, 0) == -1);  // nothing done yet: unknown
+}
+
+TEST_CASE("epoch and evaluation lines carry the ETA when it is known") {
+  const EpochRecord record{1, 3, Totals{100, 90, 20.0}, 2.0};
+  CHECK(format_epoch_line(record, 15, 2, 65) ==
+        "epoch  3/15  rank 1  loss 0.2000  acc  90.00%      50 samples/s     2.0 s  eta 1m05s");
+  CHECK(format_epoch_line(record, 15, 2).find("eta") == std::string::npos);
+  const EvalRecord eval{3, 23.9, Totals{1000, 980, 50.0}};
+  CHECK(format_evaluation_line(eval, 100) ==
+        "eval after epoch 3: test loss 0.0500  accuracy 98.00%  (23.9 s into training, eta 1m40s)");
+}
+
+TEST_CASE("the banner shows the values the recipe chose, not its sentinels") {
+  Config config;  // batch_size 0, lr 0, lr_schedule "": the recipe's
+  const std::string text = format_config(config, choose_hyperparameters(config), 2, 1);
+  CHECK(text.find("  batch_size       256 (recipe default)\n") != std::string::npos);
+  CHECK(text.find("  lr               0.03 (recipe default)\n") != std::string::npos);
+  CHECK(text.find("  lr_schedule      cosine (recipe default)\n") != std::string::npos);
+  config.batch_size = 64;
+  CHECK(format_config(config, choose_hyperparameters(config), 2, 1).find("  batch_size       64\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("an MPI job's JSON has its mpi object, and a run without MPI has none") {
+  RunRecord run;
+  run.hyperparameters = choose_hyperparameters(run.config);
+  CHECK_FALSE(nlohmann::json::parse(metrics_json(run)).contains("mpi"));
+  run.mpi.ranks = 2;
+  run.mpi.sync = "epoch";
+  run.mpi.bytes_per_average = 113984;
+  run.mpi.averages = 1;
+  run.mpi.epochs.push_back({1, 2.0, {0.01, 0.1}, {0xabcull, 0xabcull}});
+  run.mpi.final_checksums = {1, 2};
+  const auto doc = nlohmann::json::parse(metrics_json(run));
+  CHECK(doc["mpi"]["ranks"] == 2);
+  CHECK(doc["mpi"]["epochs"][0]["checksums"][0] == "0000000000000abc");
+  CHECK(doc["mpi"]["epochs"][0]["identical"] == true);
+  CHECK(doc["mpi"]["epochs"][0]["mpi_share"] == doctest::Approx(0.05));
+  CHECK(doc["mpi"]["final_identical"] == false);
+}
