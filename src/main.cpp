@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const hogwild::Interrupted& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "{}: {}\n", who, hogwild::first_line(e.what()));
+    if (!e.told()) fmt::print(stderr, "{}: {}\n", who, hogwild::first_line(e.what()));
     return 128 + e.signal();
   } catch (const hogwild::ReportedByRankZero&) {
     world.finalize_on_exit();  // every rank stops here together

@@ -25,15 +25,23 @@ void check(int code, const char* what) {
 }
 
 // Completes `request`: a few quick tests for the usual microseconds, then short sleeps, so
-// that a rank waiting for a slower one neither burns a core nor misses a stop signal.
-void wait_for(MPI_Request& request, const char* what) {
+// that a rank waiting for a slower one neither burns a core nor misses a stop signal. A stop
+// signal here is mpirun ending the job: the rank says so at once, before its clean-up, as
+// mpirun kills it outright a second later.
+void wait_for(MPI_Request& request, const char* what, int rank, int size) {
   for (int polls = 0;; ++polls) {
     int done = 0;
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
     if (done) return;
-    if (StopSignals::received() != 0) {
-      StopSignals::throw_if_received(fmt::format(" while waiting for the other MPI ranks ({}); "
-                                                 "mpirun sends it when another rank has failed", what));
+    if (const int sig = StopSignals::received(); sig != 0) {
+      const std::string message = fmt::format(
+          "interrupted by {} while waiting for the other MPI ranks ({}); mpirun sends it when "
+          "another rank has failed", signal_name(sig), what);
+      const std::string who = rank == 0 ? "hogwild_train" : fmt::format("hogwild_train (MPI rank {} of {})", rank, size);
+      std::fflush(stdout);
+      fmt::print(stderr, "{}: {}\n", who, message);
+      std::fflush(stderr);
+      throw Interrupted(sig, message, /*told=*/true);
     }
     if (polls > 200) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
@@ -84,7 +92,7 @@ void MpiWorld::allreduce_sum(float* data, std::size_t count) {
   MPI_Request request;
   check(MPI_Iallreduce(MPI_IN_PLACE, data, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request),
         "MPI_Iallreduce");
-  wait_for(request, "averaging");
+  wait_for(request, "averaging", rank_, size_);
 }
 
 void MpiWorld::broadcast(void* data, std::size_t bytes, int root) {
@@ -92,7 +100,7 @@ void MpiWorld::broadcast(void* data, std::size_t bytes, int root) {
   const Timer timer(seconds_in_mpi_);
   MPI_Request request;
   check(MPI_Ibcast(data, int(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &request), "MPI_Ibcast");
-  wait_for(request, "broadcast");
+  wait_for(request, "broadcast", rank_, size_);
 }
 
 std::vector<char> MpiWorld::gather(const void* data, std::size_t bytes) {
@@ -106,7 +114,7 @@ std::vector<char> MpiWorld::gather(const void* data, std::size_t bytes) {
   check(MPI_Igather(data, int(bytes), MPI_BYTE, all.data(), int(bytes), MPI_BYTE, 0, MPI_COMM_WORLD,
                     &request),
         "MPI_Igather");
-  wait_for(request, "gather");
+  wait_for(request, "gather", rank_, size_);
   return all;
 }
 
@@ -128,7 +136,7 @@ std::vector<std::string> MpiWorld::gather_strings(const std::string& mine) {
     check(MPI_Igatherv(mine.data(), length, MPI_CHAR, text.data(), lengths.data(), offsets.data(),
                        MPI_CHAR, 0, MPI_COMM_WORLD, &request),
           "MPI_Igatherv");
-    wait_for(request, "gather");
+    wait_for(request, "gather", rank_, size_);
   }
   std::vector<std::string> all;
   for (std::size_t r = 0; r < lengths.size(); ++r) all.emplace_back(text.data() + offsets[r], lengths[r]);

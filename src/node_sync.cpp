@@ -98,7 +98,7 @@ void NodeSync::finish() {
   const uint64_t mine = checksum(params_, count_ * sizeof(float));
   const std::vector<char> gathered = world_.gather(&mine, sizeof mine);
   final_checksums_.resize(gathered.size() / sizeof(uint64_t));
-  std::memcpy(final_checksums_.data(), gathered.data(), gathered.size());
+  if (!gathered.empty()) std::memcpy(final_checksums_.data(), gathered.data(), gathered.size());  // rank 0
 }
 
 }  // namespace hogwild

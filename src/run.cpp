@@ -274,6 +274,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   const auto save_on_interrupt = [&](const Interrupted& e) {
     if (config.save_model.empty() || !writer) return;
     save_parameters(*model, config.save_model);
+    if (e.told()) throw Interrupted(e.signal(), "parameters saved to " + config.save_model);
     throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
   };
   try {

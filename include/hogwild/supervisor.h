@@ -65,11 +65,16 @@ struct RestartNotice {
 // SIGINT or SIGTERM reached the parent while it supervised; the workers have been stopped.
 class Interrupted : public Error {
  public:
-  Interrupted(int signal, const std::string& message) : Error(message), signal_(signal) {}
+  Interrupted(int signal, const std::string& message, bool told = false)
+      : Error(message), signal_(signal), told_(told) {}
   int signal() const { return signal_; }
+  // The message was already printed where the signal was noticed (an MPI rank tells at once:
+  // mpirun may kill it before its clean-up is over).
+  bool told() const { return told_; }
 
  private:
   int signal_;
+  bool told_;
 };
 
 // Catches SIGINT and SIGTERM for as long as it lives, so that a run stops where it can clean
