@@ -10,9 +10,9 @@
 
 namespace hogwild {
 
-bool progress_wanted(const std::string& mode, std::FILE* out) {
+bool progress_wanted(const std::string& mode, std::FILE* out, bool under_mpirun) {
   if (mode == "on") return true;
-  if (mode == "off") return false;
+  if (mode == "off" || under_mpirun) return false;
   return ::isatty(::fileno(out)) == 1;
 }
 

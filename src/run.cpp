@@ -236,7 +236,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   setup.threads = run.threads_per_worker;
   setup.reset_momentum_each_epoch = config.reset_momentum && control->gated;
 
-  ProgressLine progress(out, progress_wanted(config.progress, out) && !in_process, control,
+  ProgressLine progress(out, progress_wanted(config.progress, out, mpi) && !in_process, control,
                         int(config.procs), setup.steps_per_epoch, config.epochs, hyper.batch_per_worker);
   EpochBoundaries boundaries(config, model, test, run, out);
   std::unique_ptr<NodeSync> sync;

@@ -85,6 +85,7 @@ TEST_CASE("mpirun --sync epoch, 2 ranks: rank 0 alone reports, the ranks agree b
   INFO("stderr: " << job.err);
   REQUIRE(job.exit_code == 0);
   CHECK(job.err.empty());
+  CHECK(job.out.find("\033[K") == std::string::npos);  // no live line: mpirun's pty is no terminal of the user's
   CHECK(count(job.out, "configuration") == 1);
   CHECK(count(job.out, "mpi: 2 ranks") == 1);
   CHECK(count(job.out, "2 ranks x 1 procs  loss") == 3);
