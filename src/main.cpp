@@ -17,10 +17,7 @@
 int main(int argc, char** argv) {
   hogwild::MpiWorld world(&argc, &argv);  // first: MPI_Init may take its own arguments out
   const bool rank_zero = world.rank() == 0;
-  // "hogwild_train" alone, or "hogwild_train (MPI rank 2 of 3)" for a failure of that rank.
-  const std::string who = world.active() && !rank_zero
-                              ? fmt::format("hogwild_train (MPI rank {} of {})", world.rank(), world.size())
-                              : "hogwild_train";
+  const std::string who = world.who();
   bool every_rank_agrees = true;  // errors until the run starts are every rank's alike
   try {
     hogwild::Config config;

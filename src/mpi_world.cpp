@@ -28,7 +28,7 @@ void check(int code, const char* what) {
 // that a rank waiting for a slower one neither burns a core nor misses a stop signal. A stop
 // signal here is mpirun ending the job: the rank says so at once, before its clean-up, as
 // mpirun kills it outright a second later.
-void wait_for(MPI_Request& request, const char* what, int rank, int size) {
+void wait_for(MPI_Request& request, const char* what, const MpiWorld& world) {
   for (int polls = 0;; ++polls) {
     int done = 0;
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
@@ -37,9 +37,8 @@ void wait_for(MPI_Request& request, const char* what, int rank, int size) {
       const std::string message = fmt::format(
           "interrupted by {} while waiting for the other MPI ranks ({}); mpirun sends it when "
           "another rank has failed", signal_name(sig), what);
-      const std::string who = rank == 0 ? "hogwild_train" : fmt::format("hogwild_train (MPI rank {} of {})", rank, size);
       std::fflush(stdout);
-      fmt::print(stderr, "{}: {}\n", who, message);
+      fmt::print(stderr, "{}: {}\n", world.who(), message);
       std::fflush(stderr);
       throw Interrupted(sig, message, /*told=*/true);
     }
@@ -82,6 +81,11 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   MPI_Comm_free(&local);
 }
 
+std::string MpiWorld::who() const {
+  if (!active_ || rank_ == 0) return "hogwild_train";
+  return fmt::format("hogwild_train (MPI rank {} of {})", rank_, size_);
+}
+
 MpiWorld::~MpiWorld() {
   if (active_ && finalize_) MPI_Finalize();
 }
@@ -92,7 +96,7 @@ void MpiWorld::allreduce_sum(float* data, std::size_t count) {
   MPI_Request request;
   check(MPI_Iallreduce(MPI_IN_PLACE, data, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request),
         "MPI_Iallreduce");
-  wait_for(request, "averaging", rank_, size_);
+  wait_for(request, "averaging", *this);
 }
 
 void MpiWorld::broadcast(void* data, std::size_t bytes, int root) {
@@ -100,7 +104,7 @@ void MpiWorld::broadcast(void* data, std::size_t bytes, int root) {
   const Timer timer(seconds_in_mpi_);
   MPI_Request request;
   check(MPI_Ibcast(data, int(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &request), "MPI_Ibcast");
-  wait_for(request, "broadcast", rank_, size_);
+  wait_for(request, "broadcast", *this);
 }
 
 std::vector<char> MpiWorld::gather(const void* data, std::size_t bytes) {
@@ -114,7 +118,7 @@ std::vector<char> MpiWorld::gather(const void* data, std::size_t bytes) {
   check(MPI_Igather(data, int(bytes), MPI_BYTE, all.data(), int(bytes), MPI_BYTE, 0, MPI_COMM_WORLD,
                     &request),
         "MPI_Igather");
-  wait_for(request, "gather", rank_, size_);
+  wait_for(request, "gather", *this);
   return all;
 }
 
@@ -136,7 +140,7 @@ std::vector<std::string> MpiWorld::gather_strings(const std::string& mine) {
     check(MPI_Igatherv(mine.data(), length, MPI_CHAR, text.data(), lengths.data(), offsets.data(),
                        MPI_CHAR, 0, MPI_COMM_WORLD, &request),
           "MPI_Igatherv");
-    wait_for(request, "gather", rank_, size_);
+    wait_for(request, "gather", *this);
   }
   std::vector<std::string> all;
   for (std::size_t r = 0; r < lengths.size(); ++r) all.emplace_back(text.data() + offsets[r], lengths[r]);

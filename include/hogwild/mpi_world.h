@@ -33,6 +33,9 @@ class MpiWorld {
   int size() const { return size_; }
   // Ranks on this machine (they share its cores).
   int local_size() const { return local_size_; }
+  // Who a message on stderr is from: "hogwild_train", or "hogwild_train (MPI rank 2 of 3)"
+  // on a rank other than 0.
+  std::string who() const;
 
   // The collectives. Each waits by polling (MPI_Test, then short sleeps), so that SIGINT and
   // SIGTERM (mpirun's way of ending a job when another rank failed) throw Interrupted
