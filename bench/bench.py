@@ -205,26 +205,35 @@ def accuracy(args):
               f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"]
     for recipe in args.recipes.split():
         rows = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for n in procs_list:
-                for seed in (seeds if n == max(procs_list) else seeds[:1]):
-                    metrics = os.path.join(tmp, f"accuracy-{recipe}-{n}-{seed}.json")
-                    print(f"accuracy: {name}, recipe {recipe}, procs {n}, seed {seed}", flush=True)
-                    cmd = ours_cmd(args, n, metrics, args.epochs,
-                                   extra=["--recipe", recipe, "--seed", str(seed), "--eval-every-epoch"])
-                    run_measured(cmd, os.path.join(args.out, f"accuracy-{name}-{recipe}-{n}-{seed}.log"))
-                    d = load(metrics)
-                    h = d["hyperparameters"]
-                    tta = time_to_target(d, args.target) if args.target else None
-                    rows.append([recipe, n, h["batch_per_worker"], f"{h['lr_per_worker']:.6g}",
-                                 h["lr_schedule"], seed, args.epochs, f"{d['test']['accuracy']:.2f}",
-                                 f"{d['timings']['train_seconds']:.1f}",
-                                 f"{d['throughput']['samples_per_second']:.0f}",
-                                 "" if tta is None else f"{tta:.1f}"])
+        # The runs' JSONs stay, for scripts/plot_run.sh and anyone who wants a closer look.
+        runs_dir = os.path.join(args.out, f"accuracy-{name}-{recipe}-runs")
+        os.makedirs(runs_dir, exist_ok=True)
+        curves = []  # the first seed at each N
+        for n in procs_list:
+            for seed in (seeds if n == max(procs_list) else seeds[:1]):
+                metrics = os.path.join(runs_dir, f"N{n}-seed{seed}.json")
+                if seed == seeds[0]:
+                    curves.append(metrics)
+                print(f"accuracy: {name}, recipe {recipe}, procs {n}, seed {seed}", flush=True)
+                cmd = ours_cmd(args, n, metrics, args.epochs,
+                               extra=["--recipe", recipe, "--seed", str(seed), "--eval-every-epoch"])
+                run_measured(cmd, os.path.join(args.out, f"accuracy-{name}-{recipe}-{n}-{seed}.log"))
+                d = load(metrics)
+                h = d["hyperparameters"]
+                tta = time_to_target(d, args.target) if args.target else None
+                rows.append([recipe, n, h["batch_per_worker"], f"{h['lr_per_worker']:.6g}",
+                             h["lr_schedule"], seed, args.epochs, f"{d['test']['accuracy']:.2f}",
+                             f"{d['timings']['train_seconds']:.1f}",
+                             f"{d['throughput']['samples_per_second']:.0f}",
+                             "" if tta is None else f"{tta:.1f}"])
         csv_path = os.path.join(args.out, f"accuracy-{name}-{recipe}.csv")
         write_csv(csv_path, header, rows)
         print_table(header, rows)
-        print(f"accuracy: wrote {csv_path}")
+        prefix = os.path.join(args.out, f"accuracy-{name}-{recipe}-curves")
+        subprocess.run([os.path.join(ROOT, "scripts", "plot_run.sh"), "-o", prefix, "-t",
+                        f"{name}, recipe {recipe}, seed {seeds[0]}: learning curves at each N"] + curves,
+                       check=True)
+        print(f"accuracy: wrote {csv_path}, {prefix}.png/.svg and the runs' JSON in {runs_dir}")
 
 
 def plot(csv_path, out):

@@ -68,6 +68,8 @@ const std::vector<Field>& fields() {
        "every average (default: keep it)", &Config::reset_momentum},
       {"progress", "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
        "on or off", &Config::progress},
+      {"precision", "arithmetic of the training step: fp32, bf16 (fp32 master weights) or auto "
+       "(bf16 only where the CPU has AMX)", &Config::precision},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
@@ -260,6 +262,9 @@ void validate(const Config& c) {
   }
   if (c.progress != "auto" && c.progress != "on" && c.progress != "off") {
     fail("progress", "'" + c.progress + "'", "must be auto, on or off");
+  }
+  if (c.precision != "fp32" && c.precision != "bf16" && c.precision != "auto") {
+    fail("precision", "'" + c.precision + "'", "must be fp32, bf16 or auto");
   }
   if (names_stdout(c.save_model)) {
     fail("save_model", "'" + c.save_model + "'",

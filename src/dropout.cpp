@@ -1,5 +1,8 @@
 #include "hogwild/dropout.h"
 
+#include <array>
+#include <cstring>
+
 namespace hogwild {
 namespace {
 
@@ -20,13 +23,26 @@ uint64_t dropout_key(uint64_t seed, int64_t epoch) {
 
 void fill_dropout_mask(float* mask, const int64_t* samples, int64_t count, int64_t units,
                        uint64_t key) {
+  // Bit b of a byte -> the b-th of 8 floats, 0 or 2: one 32-byte copy per 8 units instead
+  // of a shift, a mask and a conversion per unit (5 us of a 140 us step per sample).
+  static const auto table = [] {
+    std::array<std::array<float, 8>, 256> t{};
+    for (int byte = 0; byte < 256; ++byte) {
+      for (int b = 0; b < 8; ++b) t[byte][b] = float((byte >> b) & 1) * 2.0f;
+    }
+    return t;
+  }();
   for (int64_t i = 0; i < count; ++i) {
     const uint64_t sample_key = mix(key + uint64_t(samples[i]) * 0x9e3779b97f4a7c15ull);
     float* row = mask + i * units;
     for (int64_t word = 0; word * 64 < units; ++word) {
       const uint64_t bits = mix(sample_key + uint64_t(word));
       const int64_t end = units - word * 64 < 64 ? units - word * 64 : 64;
-      for (int64_t b = 0; b < end; ++b) row[word * 64 + b] = float((bits >> b) & 1u) * 2.0f;
+      int64_t b = 0;
+      for (; b + 8 <= end; b += 8) {
+        std::memcpy(row + word * 64 + b, table[(bits >> b) & 0xffu].data(), 8 * sizeof(float));
+      }
+      for (; b < end; ++b) row[word * 64 + b] = float((bits >> b) & 1u) * 2.0f;
     }
   }
 }

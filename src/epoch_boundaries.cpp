@@ -58,10 +58,21 @@ void EpochBoundaries::save(const std::string& why) {
   print("model: {} saved to {}\n", why, config_.save_model);
 }
 
+void EpochBoundaries::follow_steps(const WorkerControl* control, int64_t steps_per_epoch) {
+  control_ = control;
+  steps_per_epoch_ = steps_per_epoch;
+}
+
 double EpochBoundaries::eta() const {
-  int64_t done = 0;
-  for (int64_t e : epochs_done_) done += e;
-  return eta_seconds(seconds(), double(done) / double(config_.epochs * int64_t(epochs_done_.size())));
+  const int workers = int(epochs_done_.size());
+  const int64_t per_epoch = control_ != nullptr ? steps_per_epoch_ : 1;
+  std::vector<int64_t> done(epochs_done_.size());
+  for (int w = 0; w < workers; ++w) {
+    done[w] = epochs_done_[w] * per_epoch;
+    // The counter holds the step a worker has begun: the ones before it are done.
+    if (control_ != nullptr) done[w] = std::max(done[w], control_->steps[w].value.load(std::memory_order_relaxed));
+  }
+  return eta_seconds(seconds(), slowest_share(done.data(), workers, per_epoch, config_.epochs));
 }
 
 double EpochBoundaries::seconds() const {

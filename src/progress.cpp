@@ -30,8 +30,7 @@ std::string ProgressLine::text(const int64_t* steps, double elapsed, double samp
   }
   const int64_t epoch = std::min(slowest / steps_per_epoch_ + 1, epochs_);
   const int64_t into = std::min(slowest - (epoch - 1) * steps_per_epoch_, steps_per_epoch_);
-  const double done = double(total) / double(int64_t(workers_) * epochs_ * steps_per_epoch_);
-  const double eta = eta_seconds(elapsed, done);
+  const double eta = eta_seconds(elapsed, slowest_share(steps, workers_, steps_per_epoch_, epochs_));
   return fmt::format("epoch {}/{}  {:3.0f}% of the epoch  {:6.0f} samples/s  eta {}", epoch, epochs_,
                      100.0 * double(into) / double(steps_per_epoch_), samples_per_second,
                      eta < 0 ? std::string("?") : format_duration(eta));

@@ -21,31 +21,20 @@ double RunRecord::samples_per_second() const {
   return train_seconds > 0 ? double(trained_samples()) / train_seconds : 0.0;
 }
 
-std::string format_config(const Config& config, const Hyperparameters& hyper, int64_t cores,
-                          int64_t threads_per_worker) {
-  std::string text = fmt::format("configuration{}:\n",
-                                 config.config_file.empty() ? "" : " (" + config.config_file + " + flags)");
+std::string format_config(const Config& config) {
+  const std::string source = config.config_file.empty() ? "" : " (" + config.config_file + " + flags)";
+  const auto defaults = config_entries(Config{});
+  std::string changed;
   for (const auto& entry : config_entries(config)) {
-    std::string value = entry.value;
-    if (entry.key == "data_dir") value = resolved_data_dir(config);
-    if (entry.key == "threads") {
-      value = fmt::format("{}{}", threads_per_worker, config.threads == 0 ? " (auto: cores / procs)" : "");
+    for (const auto& d : defaults) {
+      if (d.key == entry.key && d.value != entry.value) {
+        changed += fmt::format("  {:<16} {}\n", entry.key, entry.value);
+      }
     }
-    if (entry.key == "batch_size" && config.batch_size == 0) {
-      value = fmt::format("{} (recipe default)", hyper.batch_size);
-    }
-    if (entry.key == "lr" && config.lr == 0) value = fmt::format("{} (recipe default)", hyper.lr);
-    if (entry.key == "lr_schedule" && config.lr_schedule.empty()) {
-      value = fmt::format("{} (recipe default)", hyper.lr_schedule);
-    }
-    if ((entry.key == "metrics_out" || entry.key == "save_model" || entry.key == "resume") &&
-        value.empty()) {
-      value = "(none)";
-    }
-    text += fmt::format("  {:<16} {}\n", entry.key, value);
   }
-  text += fmt::format("  {:<16} {}\n", "cores", cores);
-  return text;
+  if (changed.empty()) return fmt::format("configuration{}: the defaults (--print-config shows them)\n", source);
+  return fmt::format("configuration{}, where it differs from the defaults (--print-config shows all):\n{}",
+                     source, changed);
 }
 
 std::string format_duration(double seconds) {
@@ -53,6 +42,12 @@ std::string format_duration(double seconds) {
   if (total < 60) return fmt::format("{}s", total);
   if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
   return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+}
+
+double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs) {
+  if (workers < 1 || steps_per_epoch < 1 || epochs < 1) return 0;
+  const int64_t slowest = *std::min_element(steps_done, steps_done + workers);
+  return std::clamp(double(slowest) / double(steps_per_epoch * epochs), 0.0, 1.0);
 }
 
 double eta_seconds(double elapsed, double done) {
@@ -201,7 +196,8 @@ std::string metrics_json(const RunRecord& run) {
   json doc = {
       {"config", config},
       {"hyperparameters", hyperparameters_object(h)},
-      {"machine", {{"cores", run.cores}}},
+      {"machine", {{"cores", run.cores}, {"cpu", run.cpu}, {"amx", run.amx}}},
+      {"precision", {{"used", run.precision}, {"why", run.precision_why}}},
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},

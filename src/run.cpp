@@ -1,7 +1,6 @@
 #include "hogwild/run.h"
 
 #include <fmt/format.h>
-#include <malloc.h>
 #include <sched.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "hogwild/dataset.h"
 #include "hogwild/epoch_boundaries.h"
 #include "hogwild/error.h"
+#include "hogwild/memory.h"
 #include "hogwild/model.h"
 #include "hogwild/node_sync.h"
 #include "hogwild/output_file.h"
@@ -36,15 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// glibc serves large allocations with fresh mmap()s and unmaps them on free, so every
-// batch's activations (11 MB for conv1 at batch 256) page-fault in anew. Keeping them in
-// the heap measured 3x faster steps here (1,120 -> 3,440 samples/s on one core). Set before
-// fork(), so every worker inherits it.
-void keep_large_allocations_in_heap() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 // Cores this process may run on (its CPU affinity).
@@ -161,9 +152,14 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   run.config = config;
   run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   run.threads_per_worker = threads_per_worker(config, run.cores, world.local_size());
+  run.cpu = cpu_model_name();
+  run.amx = cpu_has_amx();
+  const PrecisionChoice precision = choose_precision(config.precision);
+  run.precision = precision_name(precision.precision);
+  run.precision_why = precision.why;
   run.hyperparameters = choose_hyperparameters(config, world.size());
   const Hyperparameters& hyper = run.hyperparameters;
-  fmt::print(out, "{}", format_config(config, hyper, run.cores, run.threads_per_worker));
+  fmt::print(out, "{}", format_config(config));
   if (mpi) {
     fmt::print(out, "mpi: {} ranks ({} on this machine), --sync {}\n", world.size(),
                world.local_size(), plan.text());
@@ -220,8 +216,9 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   world.broadcast(params, floats * sizeof(float));
   run.parameters = int64_t(shared.parameter_count());
   run.segment_bytes = int64_t(shared.segment().size());
-  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{}\n",
-             run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
+  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
+             "{} ({}){}\n", run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
+             config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
              in_process ? " (--sync grads: the rank trains in its own process)" : "");
   std::fflush(out);
 
@@ -231,6 +228,8 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   auto* control = new (control_segment.data()) WorkerControl();
   control->gated = mpi && plan.mode == SyncPlan::Mode::kEpoch;
   setup.control = control;
+  setup.parameters = &shared;
+  setup.precision = precision.precision;
   setup.config = &config;
   setup.hyper = hyper;
   setup.threads = run.threads_per_worker;
@@ -239,6 +238,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   ProgressLine progress(out, progress_wanted(config.progress, out, mpi) && !in_process, control,
                         int(config.procs), setup.steps_per_epoch, config.epochs, hyper.batch_per_worker);
   EpochBoundaries boundaries(config, model, test, run, out);
+  if (!mpi) boundaries.follow_steps(control, setup.steps_per_epoch);  // MPI: other ranks' steps are not here
   std::unique_ptr<NodeSync> sync;
   if (mpi) {
     run.mpi.ranks = world.size();
@@ -285,15 +285,19 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
       StepHooks hooks;
       hooks.before_step = [](int64_t) { StopSignals::throw_if_received("; training stopped"); };
       hooks.before_update = GradientAverage(model, world);
+      shared.check_bound(*model, world.who());
+      model->set_precision(precision.precision);
       try {
         train_rank(model, train, partition, options, setup.topology.replica(0),
                    [&](int64_t epoch, const Totals& totals, double seconds) {
+                     shared.check_bound(*model, world.who());
                      sync->worker_epoch(0, epoch, totals, seconds);
                      if (sync->advance()) throw StopTraining{};
                    },
                    hooks);
       } catch (const StopTraining&) {
       }
+      model->set_precision(Precision::kFp32);  // evaluations stay fp32
     } else {
       WorkerGroup workers(int(config.procs), worker_body(setup, model, train, partition),
                           int(config.max_restarts));

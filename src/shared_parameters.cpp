@@ -109,6 +109,26 @@ SharedParameters::SharedParameters(torch::nn::Module& module, const std::string&
   }
 }
 
+void SharedParameters::check_bound(const torch::nn::Module& module, const std::string& who) const {
+  const auto parameters = module.named_parameters(/*recurse=*/true);
+  if (parameters.size() != layout_.size()) {
+    throw Error(fmt::format("{}: the model has {} parameters, the shared segment holds {}", who,
+                            parameters.size(), layout_.size()));
+  }
+  const auto* base = static_cast<const char*>(segment_->data());
+  for (std::size_t i = 0; i < layout_.size(); ++i) {
+    const torch::Tensor& p = parameters[i].value();
+    const ParameterSlot& slot = layout_[i];
+    const bool in_place = p.data_ptr() == base + slot.offset && p.sizes().vec() == slot.shape &&
+                          p.is_contiguous() && p.scalar_type() == torch::kFloat32;
+    if (!in_place) {
+      throw Error(fmt::format("{}: parameter {} no longer lies in the shared segment (something made "
+                              "a private copy: .to(), set_data() or a memory-format change); it "
+                              "would train alone, not Hogwild", who, slot.name));
+    }
+  }
+}
+
 std::size_t SharedParameters::parameter_count() const {
   std::size_t count = 0;
   for (const auto& slot : layout_) count += slot.bytes / sizeof(float);

@@ -35,8 +35,9 @@ FaultPlan fault_plan_from_environment() {
   }
   plan = {rank, step, kind};
   if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
-      plan.kind != "throw_always") {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always or exit", text));
+      plan.kind != "throw_always" && plan.kind != "private_copy") {
+    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
+                                 "private_copy or exit", text));
   }
   return plan;
 }
@@ -58,19 +59,34 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
   options.reset_momentum_each_epoch = setup.reset_momentum_each_epoch;
   return [=, &train, &partition](const WorkerStart& start, ReportChannel& channel) mutable {
     at::set_num_threads(int(setup.threads));
+    model->set_precision(setup.precision);  // this process's copy of the module object only
     options.first_epoch = start.first_epoch;
     const int rank = start.rank;
     WorkerControl* control = setup.control;
     const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
     // "throw_always" fails every incarnation: a deterministic failure.
     const bool inject = setup.fault.rank == rank && (start.incarnation == 0 || setup.fault.kind == "throw_always");
+    const std::string who = fmt::format("worker rank {}", rank);
+    const auto check_bound = [&] {
+      if (setup.parameters != nullptr) setup.parameters->check_bound(*model, who);
+    };
+    check_bound();
     StepHooks hooks;
     hooks.before_step = [&](int64_t step) {
       if (control != nullptr) control->steps[rank].value.store(first_step + step, std::memory_order_relaxed);
-      if (inject && step == setup.fault.step) inject_fault(setup.fault);
+      if (inject && step == setup.fault.step) {
+        if (setup.fault.kind == "private_copy") {
+          torch::NoGradGuard no_grad;
+          auto p = model->parameters().front();
+          p.set_data(p.clone());
+        } else {
+          inject_fault(setup.fault);
+        }
+      }
     };
     train_rank(model, train, partition, options, setup.topology.replica(rank),
                [&](int64_t epoch, const Totals& totals, double seconds) {
+                 check_bound();  // every epoch: a step must not have unbound a parameter
                  WorkerReport report;
                  report.rank = rank;
                  report.epoch = int32_t(epoch);

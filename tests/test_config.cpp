@@ -121,6 +121,7 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--procs", "99999999999999999999"}, "--procs: 99999999999999999999 is out of range for an integer");
   rejects({"--seed", "-99999999999999999999"}, "--seed: -99999999999999999999 is out of range for an integer");
   rejects({"--sync", "steps:0"}, "invalid sync = 'steps:0'");
+  rejects({"--precision", "fp16"}, "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision");
   rejects({"--sync", "grads", "--procs", "2"}, "invalid sync = 'grads': averages gradients before every step");
   rejects({"--batch-size", "-1"}, "invalid batch_size = -1");
   rejects({"--batch-size", "3", "--procs", "4"},

@@ -156,9 +156,13 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
   CHECK(run.out.find("rank 1") != std::string::npos);
   CHECK(run.out.find("\033[K") == std::string::npos);  // no live line when stdout is a file
   CHECK(run.out.find("  eta ") != std::string::npos);  // but the epoch lines have their ETA
-  // The banner shows the value in use, not the "recipe's default" sentinel.
-  CHECK(run.out.find("  lr_schedule      cosine (recipe default)\n") != std::string::npos);
+  // The banner lists what differs from the defaults; the recipe line shows what it chose
+  // (the schedule was left to it), never a sentinel.
   CHECK(run.out.find("  batch_size       64\n") != std::string::npos);
+  CHECK(run.out.find("  momentum") == std::string::npos);  // 0.9, the default
+  CHECK(run.out.find("recipe scaled: batch 64 and lr 0.02 over 2 workers") != std::string::npos);
+  CHECK(run.out.find(", cosine schedule,") != std::string::npos);
+  CHECK(run.out.find("lr_schedule") == std::string::npos);
   CHECK(run.out.find("test: loss") != std::string::npos);
 
   const auto doc = nlohmann::json::parse(slurp(metrics));
@@ -265,6 +269,9 @@ TEST_CASE("past --max-restarts the run stops and names the rank, how and the epo
       {"0:5:abort", "worker rank 0 failed in epoch 1 (signal 6 (SIGABRT))"},
       {"1:5:throw", "worker rank 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
       {"0:5:exit", "worker rank 0 failed in epoch 1 (exit code 3)"},
+      // A parameter copied out of the segment (as a .to() would) is caught at the epoch's end.
+      {"1:5:private_copy", "worker rank 1 failed in epoch 1 (exit code 1: worker rank 1: parameter "
+                           "conv1.weight no longer lies in the shared segment"},
   };
   for (const auto& [fault, message] : faults) {
     CAPTURE(fault);
@@ -278,6 +285,21 @@ TEST_CASE("past --max-restarts the run stops and names the rank, how and the epo
     CHECK_FALSE(run.orphans);
     CHECK(our_segments(run.pid).empty());
   }
+}
+
+TEST_CASE("--precision bf16 trains, says so, and keeps fp32 parameters in the segment") {
+  TempDir dir;
+  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                 "--precision", "bf16", "--metrics-out", dir.file("m.json")});
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("on 2 cores; bf16 (asked for; ") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
+  CHECK(doc["precision"]["used"] == "bf16");
+  CHECK(doc["machine"]["cpu"].get<std::string>().size() > 0);
+  CHECK(doc["test"]["accuracy"] > 30.0);  // chance is 10%; fp32 smoke runs reach 75-84%
+  CHECK(our_segments(run.pid).empty());
 }
 
 TEST_CASE("a diverging loss stops the run with rank, epoch, step and a hint") {

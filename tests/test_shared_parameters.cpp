@@ -3,6 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
+
+#include "hogwild/error.h"
 #include "hogwild/model.h"
 #include "hogwild/shared_parameters.h"
 #include "test_support.h"
@@ -71,6 +74,34 @@ TEST_CASE("every parameter moves into the segment, cache-line aligned, values un
   const auto loss = model->forward(torch::rand({2, 1, 28, 28})).sum();
   loss.backward();
   CHECK(parameters[0].grad().defined());
+}
+
+TEST_CASE("a parameter that left the segment is found and named") {
+  const auto expect_refused = [](const std::function<void(MnistNet&)>& unbind, const char* name) {
+    MnistNet model;
+    SharedParameters shared(*model, "hogwild-test-" + std::to_string(::getpid()));
+    CHECK_NOTHROW(shared.check_bound(*model, "worker rank 0"));
+    unbind(model);
+    try {
+      shared.check_bound(*model, "worker rank 0");
+      FAIL("a private copy of " << name << " went unnoticed");
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("worker rank 0: parameter " + std::string(name) + " no longer lies in the shared segment") == 0);
+    }
+  };
+  torch::NoGradGuard no_grad;
+  const auto parameter = [](MnistNet& model, const char* name) { return model->named_parameters()[name]; };
+  // set_data with a copy, a memory-format change, a dtype round trip: each allocates anew.
+  expect_refused([&](MnistNet& m) { auto p = parameter(m, "fc1.bias"); p.set_data(p.clone()); }, "fc1.bias");
+  expect_refused([&](MnistNet& m) {
+    auto p = parameter(m, "conv2.weight");
+    p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }, "conv2.weight");
+  expect_refused([&](MnistNet& m) {
+    auto p = parameter(m, "conv1.weight");
+    p.set_data(p.to(torch::kBFloat16).to(torch::kFloat32));
+  }, "conv1.weight");
 }
 
 TEST_CASE("a write through a tensor in one process is seen from another") {

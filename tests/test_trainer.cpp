@@ -1,8 +1,11 @@
 #include "torch_doctest.h"  // first: see there
 
+#include <unistd.h>
+
 #include "hogwild/dataset.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
+#include "hogwild/shared_parameters.h"
 #include "hogwild/trainer.h"
 #include "test_support.h"
 
@@ -111,4 +114,23 @@ TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
              });
   REQUIRE(after_first.size() == start.size());
   CHECK_FALSE(unchanged(after_first));  // epoch 2 stepped
+}
+
+TEST_CASE("bf16 steps train fp32 parameters that stay in the shared segment") {
+  torch::manual_seed(1);
+  const Dataset data = toy_dataset(400);
+  MnistNet model;
+  SharedParameters shared(*model, "hogwild-test-" + std::to_string(::getpid()));
+  const Totals before = evaluate(model, data, 128);
+  model->set_precision(Precision::kBf16);
+  const StridedPartition partition(data.size(), /*replicas=*/1, /*seed=*/1);
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 20;
+  options.lr = 0.05;
+  train_rank(model, data, partition, options, /*rank=*/0, [](int64_t, const Totals&, double) {});
+  CHECK_NOTHROW(shared.check_bound(*model, "test"));  // updated in place, in fp32
+  for (const auto& p : model->parameters()) CHECK((p.scalar_type() == torch::kFloat32));
+  model->set_precision(Precision::kFp32);
+  CHECK(evaluate(model, data, 128).mean_loss() < before.mean_loss());
 }

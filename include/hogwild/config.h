@@ -33,6 +33,7 @@ struct Config {
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
   std::string resume;             // start from parameters saved here; empty: fresh
   std::string progress = "auto";  // the live line: auto (on a terminal) | on | off
+  std::string precision = "auto"; // fp32 | bf16 | auto (bf16 where the CPU has AMX): precision.h
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
 };

@@ -14,7 +14,8 @@ namespace hogwild {
 uint64_t dropout_key(uint64_t seed, int64_t epoch);
 
 // Fills mask[i * units + j] for the `count` samples listed in `samples` (data-set indices)
-// with 0 (dropped) or 2 (kept, scaled by 1 / (1 - p)): dropout with p = 0.5.
+// with 0 (dropped) or 2 (kept, scaled by 1 / (1 - p)): dropout with p = 0.5. Unit j is the
+// j-th value of a sample in memory (the trainer's masks are channels-last).
 void fill_dropout_mask(float* mask, const int64_t* samples, int64_t count, int64_t units,
                        uint64_t key);
 

@@ -16,6 +16,7 @@
 #include "hogwild/dataset.h"
 #include "hogwild/model.h"
 #include "hogwild/report.h"
+#include "hogwild/worker_control.h"
 
 namespace hogwild {
 
@@ -37,8 +38,11 @@ class EpochBoundaries {
 
   void save(const std::string& why);
   double seconds() const;
-  // Seconds left, from the share of all workers' epochs done so far.
+  // Seconds left, from the share of the run the slowest worker has done: its epochs, and once
+  // follow_steps() was called, its steps (so the first epoch lines of N workers, which finish
+  // together, do not read as if the others had not started).
   double eta() const;
+  void follow_steps(const WorkerControl* control, int64_t steps_per_epoch);
 
  private:
   template <typename... Args>
@@ -58,6 +62,8 @@ class EpochBoundaries {
   std::vector<int64_t> epochs_done_;  // per worker
   int64_t evaluated_ = 0;     // the slowest worker's epoch at the last evaluation
   int64_t checkpointed_ = 0;  // the slowest worker's epoch at the last checkpoint
+  const WorkerControl* control_ = nullptr;
+  int64_t steps_per_epoch_ = 0;
   const std::chrono::steady_clock::time_point started_;
 };
 

@@ -15,4 +15,8 @@ std::size_t available_memory_bytes();
 // both amounts and suggests `hint`.
 void require_memory(std::size_t bytes, const std::string& what, const std::string& hint);
 
+// Keeps glibc from serving each step's large tensors with fresh mmap()s (and their page
+// faults). Call it before fork(), so that every worker inherits it.
+void keep_large_allocations_in_heap();
+
 }  // namespace hogwild

@@ -16,6 +16,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "hogwild/precision.h"
+
 namespace hogwild {
 
 class MnistNetImpl : public torch::nn::Module {
@@ -24,8 +26,14 @@ class MnistNetImpl : public torch::nn::Module {
   // In training, `dropout_mask` ([n, 64, 5, 5] of 0 and 2, dropout.h) replaces ATen's own
   // dropout draw; undefined, ATen's dropout is used (nothing is dropped in eval mode).
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& dropout_mask = {});
+  // bf16: forward under CPU autocast (bf16 convolutions and linear layers, fp32 logits);
+  // the parameters stay fp32.
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
 
  private:
+  torch::Tensor layers(torch::Tensor x, const torch::Tensor& dropout_mask);
+  Precision precision_ = Precision::kFp32;
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
   torch::nn::Linear fc1_{nullptr};

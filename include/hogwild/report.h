@@ -49,6 +49,10 @@ struct RunRecord {
   Config config;
   Hyperparameters hyperparameters;
   int64_t cores = 0;
+  std::string cpu;          // the CPU's model name (/proc/cpuinfo)
+  bool amx = false;         // it has AMX (precision.h)
+  std::string precision;    // fp32 or bf16: what the step ran in
+  std::string precision_why;
   int64_t threads_per_worker = 0;
   int64_t train_size = 0;
   int64_t test_size = 0;
@@ -70,10 +74,13 @@ struct RunRecord {
   double samples_per_second() const;  // all ranks together, over train_seconds
 };
 
-// The configuration as people read it: a value left to the recipe (batch_size 0, lr 0, an
-// empty lr_schedule) shows the value in use, "256 (recipe default)".
-std::string format_config(const Config& config, const Hyperparameters& hyper, int64_t cores,
-                          int64_t threads_per_worker);
+// The banner's configuration: only the keys that differ from the defaults, so a run opens
+// with what was asked of it. What the recipe chose (batch, lr, schedule) is the recipe line's
+// job, threads and cores the model line's; --print-config and the JSON have every key.
+std::string format_config(const Config& config);
+// The share of the run the slowest of `workers` workers has done, from each one's steps done
+// (a run is `epochs` x `steps_per_epoch` steps per worker): the run ends with the slowest.
+double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs);
 // "42s", "1m05s", "1h02m": how long, for people.
 std::string format_duration(double seconds);
 // Seconds left when `done` of the run's work (0..1) took `elapsed` seconds; -1 when unknown.

@@ -12,6 +12,7 @@
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
 #include "hogwild/recipe.h"
+#include "hogwild/shared_parameters.h"
 #include "hogwild/supervisor.h"
 #include "hogwild/trainer.h"
 #include "hogwild/worker_control.h"
@@ -21,7 +22,8 @@ namespace hogwild {
 // A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
 // RANK's first incarnation fail before its STEP-th optimizer step (0-based), by KIND: kill
 // (SIGKILL), abort, throw or exit (code 3); throw_always fails every incarnation of the rank
-// the same way (a deterministic failure). Unset, as in every normal run, it does nothing.
+// the same way (a deterministic failure); private_copy moves one of its parameters out of the
+// shared segment (the mistake SharedParameters::check_bound exists for). Unset, as in every normal run, it does nothing.
 struct FaultPlan {
   int64_t rank = -1;
   int64_t step = 0;
@@ -45,6 +47,8 @@ struct WorkerSetup {
   Topology topology;
   int64_t steps_per_epoch = 0;
   WorkerControl* control = nullptr;  // in shared memory
+  const SharedParameters* parameters = nullptr;  // checked before training and after every epoch
+  Precision precision = Precision::kFp32;  // of the step; the parent's evaluations stay fp32
   bool reset_momentum_each_epoch = false;  // --reset-momentum under mpirun --sync epoch
   FaultPlan fault;
 };

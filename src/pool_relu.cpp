@@ -1,0 +1,148 @@
+#include "hogwild/pool_relu.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace hogwild {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+constexpr int32_t kNoGradient = -1;  // the output was cut to 0 by ReLU (or is NaN)
+
+struct Geometry {
+  int64_t n, c, h, w, padding, oh, ow;
+  Geometry(at::IntArrayRef shape, int64_t pad)
+      : n(shape[0]), c(shape[1]), h(shape[2]), w(shape[3]), padding(pad),
+        oh((h + 2 * pad - 2) / 2 + 1), ow((w + 2 * pad - 2) / 2 + 1) {}
+  // The windows cover every input position (they never overlap): the backward need not
+  // zero-fill first.
+  bool covers_input() const { return 2 * oh - padding >= h && 2 * ow - padding >= w; }
+};
+
+// The inner loops over channels, for one output position: `in_k` is window position k's
+// channel row (a row of -inf where the window hangs over the edge). Compiled for AVX-512,
+// AVX2 and plain x86-64, picked at load time; selects, not branches, and 32-bit positions,
+// so that every lane is a float or an int32 and the loops vectorize. NaNs are not singled
+// out (ATen's max-pool propagates them): a NaN here means the loss is NaN too, which stops
+// the run (trainer.h).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void pool_relu_row(const float* __restrict__ in0, const float* __restrict__ in1,
+                   const float* __restrict__ in2, const float* __restrict__ in3, int64_t channels,
+                   float* __restrict__ out, int32_t* __restrict__ where) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float v0 = in0[c], v1 = in1[c], v2 = in2[c], v3 = in3[c];
+    // Strictly greater, pair by pair: the first maximum in the window wins, as in ATen.
+    // Arithmetic on comparisons rather than ?: keeps GCC's vectorizer happy.
+    const int32_t second = int32_t(v1 > v0), fourth = int32_t(v3 > v2);
+    const float m01 = std::max(v0, v1), m23 = std::max(v2, v3);
+    const int32_t right = int32_t(m23 > m01);
+    const float best = std::max(m01, m23);
+    const int32_t at = second + right * (2 + fourth - second);
+    const int32_t positive = int32_t(best > 0.0f);
+    out[c] = std::max(best, 0.0f);
+    where[c] = (at + 1) * positive - 1;  // -1 (kNoGradient) where ReLU cut the output to 0
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void unpool_row(const float* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
+                float* __restrict__ gi0, float* __restrict__ gi1, float* __restrict__ gi2,
+                float* __restrict__ gi3) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const float g = grad_out[c];
+    const int32_t k = where[c];
+    gi0[c] = k == 0 ? g : 0.0f;
+    gi1[c] = k == 1 ? g : 0.0f;
+    gi2[c] = k == 2 ? g : 0.0f;
+    gi3[c] = k == 3 ? g : 0.0f;
+  }
+}
+
+void forward_kernel(const float* x, float* out, int32_t* where, const Geometry& g) {
+  at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
+    const std::vector<float> outside(std::size_t(g.c), -std::numeric_limits<float>::infinity());
+    for (int64_t n = begin; n < end; ++n) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const float* in[4];
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
+            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+            in[k] = inside ? x + ((n * g.h + iy) * g.w + ix) * g.c : outside.data();
+          }
+          const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
+          pool_relu_row(in[0], in[1], in[2], in[3], g.c, out + o, where + o);
+        }
+      }
+    }
+  });
+}
+
+void backward_kernel(const float* grad_out, const int32_t* where, float* grad_in, const Geometry& g) {
+  at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> outside(std::size_t(g.c));  // writes for positions over the edge
+    for (int64_t n = begin; n < end; ++n) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          float* gi[4];
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
+            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+            gi[k] = inside ? grad_in + ((n * g.h + iy) * g.w + ix) * g.c : outside.data();
+          }
+          const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
+          unpool_row(grad_out + o, where + o, g.c, gi[0], gi[1], gi[2], gi[3]);
+        }
+      }
+    }
+  });
+}
+
+struct PoolRelu : torch::autograd::Function<PoolRelu> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, int64_t padding) {
+    const Geometry g(x.sizes(), padding);
+    const auto channels_last = torch::MemoryFormat::ChannelsLast;
+    auto out = torch::empty({g.n, g.c, g.oh, g.ow}, x.options().memory_format(channels_last));
+    auto where = torch::empty({g.n, g.c, g.oh, g.ow},
+                              x.options().dtype(torch::kInt32).memory_format(channels_last));
+    RECORD_FUNCTION("hogwild::pool_relu", std::vector<c10::IValue>());
+    forward_kernel(x.data_ptr<float>(), out.data_ptr<float>(), where.data_ptr<int32_t>(), g);
+    ctx->save_for_backward({where});
+    ctx->saved_data["shape"] = x.sizes().vec();
+    ctx->saved_data["padding"] = padding;
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto where = ctx->get_saved_variables()[0];
+    const auto shape = ctx->saved_data["shape"].toIntVector();
+    const auto channels_last = torch::MemoryFormat::ChannelsLast;
+    const auto grad_out = grads[0].contiguous(channels_last);
+    const Geometry g(shape, ctx->saved_data["padding"].toInt());
+    // (torch::zeros would ignore the memory format.)
+    auto grad_in = torch::empty(shape, grad_out.options().memory_format(channels_last));
+    if (!g.covers_input()) grad_in.zero_();
+    backward_kernel(grad_out.data_ptr<float>(), where.data_ptr<int32_t>(), grad_in.data_ptr<float>(), g);
+    return {grad_in, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor pool_relu(const torch::Tensor& x, int64_t padding) {
+  const bool ours = x.dim() == 4 && x.scalar_type() == torch::kFloat32 && x.is_cpu() &&
+                    x.is_contiguous(torch::MemoryFormat::ChannelsLast) && padding >= 0 && padding <= 1 &&
+                    x.size(2) + 2 * padding >= 2 && x.size(3) + 2 * padding >= 2;
+  if (!ours) return torch::relu(torch::max_pool2d(x, 2, 2, padding));
+  return PoolRelu::apply(x, padding);
+}
+
+}  // namespace hogwild

@@ -1,0 +1,56 @@
+#include "hogwild/precision.h"
+
+#include <cpuid.h>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <fstream>
+
+#include "hogwild/error.h"
+
+namespace hogwild {
+
+bool cpu_has_amx() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool amx_bf16 = (d >> 22) & 1u;
+  const bool amx_tile = (d >> 24) & 1u;
+  __cpuid(1, a, b, c, d);
+  const bool osxsave = (c >> 27) & 1u;
+  if (!amx_bf16 || !amx_tile || !osxsave) return false;
+  uint32_t xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  return ((xcr0_low >> 17) & 3u) == 3u;  // XTILECFG and XTILEDATA
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown";
+}
+
+const char* precision_name(Precision precision) {
+  return precision == Precision::kBf16 ? "bf16" : "fp32";
+}
+
+PrecisionChoice choose_precision(const std::string& mode) {
+  if (mode == "fp32") return {Precision::kFp32, "asked for"};
+  if (mode == "bf16") {
+    return {Precision::kBf16, cpu_has_amx() ? "asked for; the CPU has AMX"
+                                            : "asked for; this CPU has no AMX"};
+  }
+  if (mode == "auto") {
+    if (cpu_has_amx()) return {Precision::kBf16, "auto: the CPU has AMX"};
+    return {Precision::kFp32, "auto: this CPU has no AMX"};
+  }
+  throw InputError(fmt::format("invalid precision = '{}': must be fp32, bf16 or auto "
+                               "(--precision / config key 'precision')", mode));
+}
+
+}  // namespace hogwild
