@@ -58,10 +58,11 @@ def pss_kib(pid):
     return 0
 
 
-def run_measured(cmd, log_path):
+def run_measured(cmd, log_path, env=None):
     """Runs `cmd`; returns its peak PSS in MiB. Raises on a non-zero exit."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env=None if env is None else {**os.environ, **env})
         peak = 0
         while proc.poll() is None:
             peak = max(peak, sum(pss_kib(pid) for pid in process_tree(proc.pid)))
@@ -90,6 +91,27 @@ def ours_cmd(args, procs, metrics, epochs, stop_at_target=False, extra=()):
             target_flags(args, stop_at_target) + list(extra))
 
 
+def cpu_description():
+    """The CPU's model name and what it offers the step ("AMD EPYC (AVX-512, AVX512-BF16, no AMX)")."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    if "avx512_bf16" in flags:
+        isa += ", AVX512-BF16"
+    isa += ", AMX" if "amx_tile" in flags and "amx_bf16" in flags else ", no AMX"
+    return f"{model} ({isa})", "amx_bf16" in flags
+
+
+# "PyTorch, tuned": glibc keeps large tensors in the heap, as hogwild_train does itself
+# (mallopt); without it every step page-faults its activations in anew.
+TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
 def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
     s = settings_from_config(args, procs)
     h = s["hyperparameters"]  # the same per-worker batch, lr and momentum as ours at this N
@@ -97,7 +119,12 @@ def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
            "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(h["batch_per_worker"]),
            "--lr", str(h["lr_per_worker"]), "--lr-schedule", h["lr_schedule"],
            "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
-           "--thread-policy", policy, "--metrics-out", metrics] + target_flags(args, stop_at_target)
+           "--thread-policy", "per-process" if policy == "tuned" else policy,
+           "--metrics-out", metrics] + target_flags(args, stop_at_target)
+    if policy == "tuned":
+        # bf16 where hogwild_train uses it: asked for, or auto on a CPU with AMX.
+        bf16 = s.get("precision") == "bf16" or (s.get("precision") == "auto" and cpu_description()[1])
+        cmd += ["--tuned"] + (["--bf16"] if bf16 else [])
     if s["train_limit"]:
         cmd += ["--train-limit", str(s["train_limit"])]
     if s["test_limit"]:
@@ -137,11 +164,13 @@ def median(values):
 
 
 def write_csv(path, header, rows):
+    """Every row names the CPU it was measured on: a figure holds only for that CPU."""
+    cpu = cpu_description()[0]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow(list(header) + ["cpu"])
+        writer.writerows(list(row) + [cpu] for row in rows)
     os.replace(tmp, path)
 
 
@@ -252,7 +281,7 @@ def plot(csv_path, out):
 def compare(args):
     procs_list = [int(p) for p in args.procs.split()]
     impls = [("hogwild_train", None), ("pytorch, threads per process", "per-process"),
-             ("pytorch, threads left alone", "default")]
+             ("pytorch, threads left alone", "default"), ("pytorch, tuned", "tuned")]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in procs_list:
@@ -264,7 +293,8 @@ def compare(args):
                     cmd = (ours_cmd(args, n, metrics, args.epochs, stop_at_target=True)
                            if policy is None else
                            theirs_cmd(args, n, metrics, args.epochs, policy, stop_at_target=True))
-                    run_measured(cmd, os.path.join(args.out, f"compare-{n}-{i}-{r}.log"))
+                    run_measured(cmd, os.path.join(args.out, f"compare-{n}-{i}-{r}.log"),
+                                 env=TUNED_ENV if policy == "tuned" else None)
                     results.setdefault((n, i), []).append(load(metrics))
     target_column = f"seconds_to_{args.target:g}" if args.target else "seconds_to_target"
     header = ["procs", "implementation", "threads_per_proc", "epochs", "runs", "train_seconds",
@@ -295,7 +325,9 @@ def compare(args):
     md.append("")
     md.append(f"Up to {args.epochs} epochs{f', stopping at {args.target:g}% test accuracy' if args.target else ''}, "
               f"config {args.config}{f' --recipe {args.recipe}' if args.recipe else ''}, median of "
-              f"{args.repeat} run(s) per row, ours and theirs alternating; {os.cpu_count()} cores.")
+              f"{args.repeat} run(s) per row, ours and theirs alternating; {cpu_description()[0]}, "
+              f"{os.cpu_count()} cores. \"pytorch, tuned\": channels-last, max-pool before ReLU, "
+              f"glibc's malloc variables{', bf16 autocast' if cpu_description()[1] else ''}.")
     with open(os.path.join(args.out, "compare.md.tmp"), "w") as f:
         f.write("\n".join(md) + "\n")
     os.replace(os.path.join(args.out, "compare.md.tmp"), os.path.join(args.out, "compare.md"))

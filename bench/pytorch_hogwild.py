@@ -9,6 +9,11 @@ its own SGD with momentum. Same model, data files, epochs, batch size and N as h
                                as PyTorch's multiprocessing notes advise
   --thread-policy default      threads left alone, as the seed did
 
+  --tuned                      what hogwild_train's step does, in PyTorch: channels-last
+                               activations (the one-channel input given channels-last
+                               strides), max-pool before ReLU; with --bf16, bf16 autocast
+                               (the bench also sets glibc's malloc variables for it)
+
   --eval-every-epoch           the parent evaluates the shared model whenever every rank has
                                finished an epoch (the workers go on meanwhile)
   --target-accuracy A          ... and stops the workers once the test accuracy reaches A%
@@ -47,7 +52,15 @@ class Mnist(nn.Module):
         self.fc2 = nn.Linear(32, 10)
         self.dp1 = nn.Dropout(0.5)
 
+    tuned = False
+
     def forward(self, x):
+        if self.tuned:  # the same function, in the faster order and layout
+            x = x.as_strided(x.shape, (x.stride(0), 1, x.stride(2), x.stride(3)))
+            x = F.relu(self.pool1(self.conv1(x)))
+            x = F.relu(self.pool2(self.conv2(x)))
+            x = self.pool3(self.dp1(x))
+            return self.fc2(F.relu(self.fc1(x.reshape(x.shape[0], -1))))
         x = self.pool1(F.relu(self.conv1(x)))
         x = self.pool2(F.relu(self.conv2(x)))
         x = self.pool3(self.dp1(x))
@@ -96,7 +109,8 @@ def train(rank, args, model, dataset, done):
         started, loss_sum, correct, samples = time.time(), 0.0, 0, 0
         for x, y in loader:
             optimizer.zero_grad()
-            out = model(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                out = model(x).float()
             loss = F.cross_entropy(out, y)
             loss.backward()
             optimizer.step()
@@ -135,6 +149,8 @@ def main():
     parser.add_argument("--test-limit", type=int, default=0)
     parser.add_argument("--thread-policy", choices=["per-process", "default"],
                         default="per-process")
+    parser.add_argument("--tuned", action="store_true")
+    parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--eval-every-epoch", action="store_true")
     parser.add_argument("--target-accuracy", type=float, default=0.0)
     parser.add_argument("--metrics-out", required=True)
@@ -145,6 +161,7 @@ def main():
     test_set = load_split(args.data_dir, "t10k", args.test_limit)
     torch.manual_seed(args.seed)
     model = Mnist()
+    model.tuned = args.tuned
     model.share_memory()
 
     torch.set_num_threads(1)  # the parent only evaluates, on one thread, like hogwild_train's

@@ -35,6 +35,22 @@ std::string cpu_model_name() {
   return "unknown";
 }
 
+std::string cpu_isa_summary() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      flags = " " + line.substr(line.find(':') + 1) + " ";
+      break;
+    }
+  }
+  const auto has = [&](const char* flag) { return flags.find(std::string(" ") + flag + " ") != std::string::npos; };
+  std::string isa = has("avx512f") ? "AVX-512" : has("avx2") ? "AVX2" : "SSE";
+  if (has("avx512_bf16")) isa += ", AVX512-BF16";
+  isa += cpu_has_amx() ? ", AMX" : ", no AMX";
+  return isa;
+}
+
 const char* precision_name(Precision precision) {
   return precision == Precision::kBf16 ? "bf16" : "fp32";
 }

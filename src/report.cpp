@@ -196,7 +196,7 @@ std::string metrics_json(const RunRecord& run) {
   json doc = {
       {"config", config},
       {"hyperparameters", hyperparameters_object(h)},
-      {"machine", {{"cores", run.cores}, {"cpu", run.cpu}, {"amx", run.amx}}},
+      {"machine", {{"cores", run.cores}, {"cpu", run.cpu}, {"isa", run.isa}, {"amx", run.amx}}},
       {"precision", {{"used", run.precision}, {"why", run.precision_why}}},
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},

@@ -153,6 +153,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   run.cores = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   run.threads_per_worker = threads_per_worker(config, run.cores, world.local_size());
   run.cpu = cpu_model_name();
+  run.isa = cpu_isa_summary();
   run.amx = cpu_has_amx();
   const PrecisionChoice precision = choose_precision(config.precision);
   run.precision = precision_name(precision.precision);

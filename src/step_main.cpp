@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unistd.h>
 #include <map>
 #include <numeric>
 
@@ -158,6 +159,8 @@ int run(int argc, char** argv) {
     rates.push_back(double(part * batch) / took.count());
   }
   std::sort(rates.begin(), rates.end());
+  fmt::print("cpu: {} ({}), {} cores\n", hogwild::cpu_model_name(), hogwild::cpu_isa_summary(),
+             std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN)));
   fmt::print("step: batch {}, {} thread{}, {} ({}): {:.0f} samples/s (median of 5 x {} steps; "
              "{:.0f} to {:.0f})\n", batch, threads, threads == 1 ? "" : "s",
              hogwild::precision_name(chosen.precision), chosen.why, rates[2], part, rates[0], rates[4]);

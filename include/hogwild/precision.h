@@ -25,6 +25,9 @@ const char* precision_name(Precision precision);
 // enables their state (XCR0 bits 17 and 18).
 bool cpu_has_amx();
 
+// What the CPU offers the step, for reports: "AVX-512, AVX512-BF16, AMX", "AVX2", ...
+std::string cpu_isa_summary();
+
 // The CPU's model name as /proc/cpuinfo gives it ("AMD EPYC", "Intel(R) Xeon(R) ..."), or
 // "unknown".
 std::string cpu_model_name();

@@ -50,6 +50,7 @@ struct RunRecord {
   Hyperparameters hyperparameters;
   int64_t cores = 0;
   std::string cpu;          // the CPU's model name (/proc/cpuinfo)
+  std::string isa;          // "AVX-512, AVX512-BF16, no AMX"
   bool amx = false;         // it has AMX (precision.h)
   std::string precision;    // fp32 or bf16: what the step ran in
   std::string precision_why;
