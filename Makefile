@@ -23,10 +23,10 @@ test: build
 
 # The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer. LibTorch's
 # own allocations are not instrumented; its leaks at exit are not ours to fix, so leak
-# detection is off. Left out: the benchmark test (Python), and the MPI jobs that add no code
+# detection is off. Left out: the benchmark tests (Makefile.bench builds in Release), and the MPI jobs that add no code
 # path of ours beyond the others but take a minute each under ASan (a killed rank, two
 # machines, a worker restart inside a rank, checkpoint and resume); `make test` runs them.
-SANITIZE_EXCLUDE = bench_quick|kill -9 of one rank|two machines|worker dying inside a rank|checkpoints on rank 0
+SANITIZE_EXCLUDE = bench_quick|step_profile|kill -9 of one rank|two machines|worker dying inside a rank|checkpoints on rank 0
 sanitize: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOGWILD_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)

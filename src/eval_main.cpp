@@ -52,13 +52,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const hogwild::InputError& e) {
-    fmt::print(stderr, "hogwild_eval: error: {}\n", hogwild::first_line(e.what()));
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hogwild_eval: error: {}\n", hogwild::first_line(e.what()));
-    return 1;
-  }
+  return hogwild::run_tool("hogwild_eval", [&] { return run(argc, argv); });
 }

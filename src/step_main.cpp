@@ -1,16 +1,16 @@
 // hogwild_step: the training step alone, for measuring it. One process trains the real step
 // (trainer.h's train_epoch, with the real dropout and SGD) on MNIST for a number of steps and
 // prints samples/s (the median of 5 timed parts); --profile adds where the time goes, per
-// phase of the step and per operator, from LibTorch's (legacy) profiler. No shared memory, no
-// workers: the step's speed, not Hogwild's.
+// phase of the step and per operator (RecordFunction callbacks of our own). No shared memory,
+// no workers: the step's speed, not Hogwild's.
+#include <ATen/record_function.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <ATen/record_function.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <unistd.h>
 #include <map>
 #include <numeric>
 
@@ -123,6 +123,7 @@ int run(int argc, char** argv) {
   if (batch < 1 || steps < 5 || threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
   }
+  if (profile && threads != 1) throw hogwild::InputError("--profile times one thread: add --threads 1");
   const hogwild::PrecisionChoice chosen = hogwild::choose_precision(precision);
   at::set_num_threads(int(threads));
   hogwild::keep_large_allocations_in_heap();  // as hogwild_train does
@@ -136,9 +137,9 @@ int run(int argc, char** argv) {
   torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
+  int64_t next = 0;
   const auto take = [&](int64_t count) {  // `count` steps' worth of indices, cycling
     std::vector<int64_t> indices(std::size_t(count * batch));
-    static int64_t next = 0;
     for (auto& i : indices) i = order[std::size_t(next++ % data.size())];
     return indices;
   };
@@ -148,7 +149,6 @@ int run(int argc, char** argv) {
   const int64_t part = steps / 5;
   at::CallbackHandle callbacks = 0;
   if (profile) {
-    if (threads != 1) throw hogwild::InputError("--profile times one thread: add --threads 1");
     callbacks = at::addGlobalCallback(at::RecordFunctionCallback(on_enter, on_leave));
   }
   for (int r = 0; r < 5; ++r) {
@@ -175,13 +175,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const hogwild::InputError& e) {
-    fmt::print(stderr, "hogwild_step: error: {}\n", hogwild::first_line(e.what()));
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hogwild_step: error: {}\n", hogwild::first_line(e.what()));
-    return 1;
-  }
+  return hogwild::run_tool("hogwild_step", [&] { return run(argc, argv); });
 }

@@ -2,6 +2,7 @@
 // anything else that stops a run (fork failed, a worker died) is a plain Error (exit code 1).
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -43,5 +44,9 @@ std::string system_error_text(const std::string& what, int errnum);
 
 // The first line of an error message: what main() prints (LibTorch's span many lines).
 std::string first_line(const std::string& text);
+
+// A tool's main(): runs `body`; an InputError becomes exit code 2, any other exception exit
+// code 1, each told as one line on stderr, "PROGRAM: error: MESSAGE".
+int run_tool(const char* program, const std::function<int()>& body);
 
 }  // namespace hogwild
