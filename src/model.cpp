@@ -20,7 +20,8 @@ namespace {
 // CPU autocast to bf16 for one forward pass; the cast weights are not kept past it.
 class Bf16Autocast {
  public:
-  Bf16Autocast() : was_enabled_(at::autocast::is_cpu_enabled()), was_dtype_(at::autocast::get_autocast_cpu_dtype()) {
+  Bf16Autocast()
+      : was_enabled_(at::autocast::is_cpu_enabled()), was_dtype_(at::autocast::get_autocast_cpu_dtype()) {
     at::autocast::set_cpu_enabled(true);
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     at::autocast::increment_nesting();

@@ -134,3 +134,34 @@ TEST_CASE("bf16 steps train fp32 parameters that stay in the shared segment") {
   model->set_precision(Precision::kFp32);
   CHECK(evaluate(model, data, 128).mean_loss() < before.mean_loss());
 }
+
+TEST_CASE("the model's forward and gradients are the seed's formulation, in another order and layout") {
+  // The seed's order and ATen's NCHW operators: conv, ReLU, max-pool; dropout as a mask.
+  const auto reference = [](MnistNet& m, const torch::Tensor& x, const torch::Tensor& mask) {
+    auto p = m->named_parameters();
+    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p["conv1.weight"], p["conv1.bias"], 1, 1)), 2, 2, 1);
+    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p["conv2.weight"], p["conv2.bias"])), 2, 2);
+    h = torch::max_pool2d(h * mask, 5, 1).flatten(1);
+    h = torch::relu(torch::linear(h, p["fc1.weight"], p["fc1.bias"]));
+    return torch::linear(h, p["fc2.weight"], p["fc2.bias"]);
+  };
+  torch::manual_seed(5);
+  MnistNet model;
+  model->train();
+  const auto x = torch::rand({8, 1, 28, 28});
+  const auto mask = torch::full({8, 64, 5, 5}, 2.0f);  // every unit kept: the layouts agree
+  const auto labels = torch::randint(0, 10, {8});
+  std::vector<torch::Tensor> grads;
+  for (int pass = 0; pass < 2; ++pass) {
+    model->zero_grad();
+    const auto logits = pass == 0 ? model->forward(x, mask) : reference(model, x, mask);
+    torch::nn::functional::cross_entropy(logits, labels).backward();
+    for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+  }
+  const std::size_t n = model->parameters().size();
+  for (std::size_t i = 0; i < n; ++i) {
+    CAPTURE(i);
+    CHECK(torch::allclose(grads[i], grads[n + i], /*rtol=*/1e-4, /*atol=*/1e-6));
+  }
+  CHECK(torch::allclose(model->forward(x, mask), reference(model, x, mask), 1e-5, 1e-6));
+}
