@@ -111,7 +111,7 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
   app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")->capture_default_str();
   app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
-  app.add_flag("--profile", profile, "also print where the time goes (LibTorch's profiler)");
+  app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
