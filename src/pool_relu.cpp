@@ -66,6 +66,17 @@ void unpool_row(const float* __restrict__ grad_out, const int32_t* __restrict__ 
   }
 }
 
+// Points rows[k] at window position k's channel row of image n (NHWC, `base`), or at
+// `outside` where the window of output (oy, ox) hangs over the edge.
+template <typename T>
+void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, int64_t ox, T* rows[4]) {
+  for (int64_t k = 0; k < 4; ++k) {
+    const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
+    const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+    rows[k] = inside ? base + ((n * g.h + iy) * g.w + ix) * g.c : outside;
+  }
+}
+
 void forward_kernel(const float* x, float* out, int32_t* where, const Geometry& g) {
   at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
     const std::vector<float> outside(std::size_t(g.c), -std::numeric_limits<float>::infinity());
@@ -73,11 +84,7 @@ void forward_kernel(const float* x, float* out, int32_t* where, const Geometry& 
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           const float* in[4];
-          for (int64_t k = 0; k < 4; ++k) {
-            const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
-            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-            in[k] = inside ? x + ((n * g.h + iy) * g.w + ix) * g.c : outside.data();
-          }
+          window_rows(x, outside.data(), g, n, oy, ox, in);
           const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
           pool_relu_row(in[0], in[1], in[2], in[3], g.c, out + o, where + o);
         }
@@ -93,11 +100,7 @@ void backward_kernel(const float* grad_out, const int32_t* where, float* grad_in
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           float* gi[4];
-          for (int64_t k = 0; k < 4; ++k) {
-            const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
-            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-            gi[k] = inside ? grad_in + ((n * g.h + iy) * g.w + ix) * g.c : outside.data();
-          }
+          window_rows(grad_in, outside.data(), g, n, oy, ox, gi);
           const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
           unpool_row(grad_out + o, where + o, g.c, gi[0], gi[1], gi[2], gi[3]);
         }

@@ -23,13 +23,13 @@ double RunRecord::samples_per_second() const {
 
 std::string format_config(const Config& config) {
   const std::string source = config.config_file.empty() ? "" : " (" + config.config_file + " + flags)";
+  // Both lists come from the one field table, in its order.
+  const auto entries = config_entries(config);
   const auto defaults = config_entries(Config{});
   std::string changed;
-  for (const auto& entry : config_entries(config)) {
-    for (const auto& d : defaults) {
-      if (d.key == entry.key && d.value != entry.value) {
-        changed += fmt::format("  {:<16} {}\n", entry.key, entry.value);
-      }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].value != defaults[i].value) {
+      changed += fmt::format("  {:<16} {}\n", entries[i].key, entries[i].value);
     }
   }
   if (changed.empty()) return fmt::format("configuration{}: the defaults (--print-config shows them)\n", source);
