@@ -9,6 +9,7 @@
 #include "hogwild/dataset.h"
 #include "hogwild/error.h"
 #include "hogwild/model.h"
+#include "hogwild/tool_flags.h"
 #include "hogwild/trainer.h"
 
 namespace {
@@ -27,14 +28,7 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--eval-batch-size", config.eval_batch_size, "batch size")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads; 0: all cores")->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    throw hogwild::InputError(fmt::format("{} (see --help)", e.what()));
-  }
+  if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   hogwild::validate(config);
   if (threads < 0) throw hogwild::InputError(fmt::format("invalid threads = {}", threads));
   at::set_num_threads(threads > 0 ? threads : int(std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN))));

@@ -21,6 +21,7 @@
 #include "hogwild/memory.h"
 #include "hogwild/model.h"
 #include "hogwild/precision.h"
+#include "hogwild/tool_flags.h"
 #include "hogwild/trainer.h"
 
 namespace {
@@ -112,14 +113,7 @@ int run(int argc, char** argv) {
   app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")->capture_default_str();
   app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
   app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    fmt::print("{}", app.help());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    throw hogwild::InputError(fmt::format("{} (see --help)", e.what()));
-  }
+  if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   if (batch < 1 || steps < 5 || threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
   }
