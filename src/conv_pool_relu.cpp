@@ -1,7 +1,6 @@
 #include "hogwild/conv_pool_relu.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 #include <torch/torch.h>
 
@@ -264,7 +263,7 @@ torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight
                         x.size(2) + 2 * conv_padding - weight.size(2) + 1 + 2 * pool_padding >= 2 &&
                         x.size(3) + 2 * conv_padding - weight.size(3) + 1 + 2 * pool_padding >= 2 &&
                         x.size(2) + 2 * conv_padding >= weight.size(2) && x.size(3) + 2 * conv_padding >= weight.size(3);
-  if (!sizes_ok || at::autocast::is_cpu_enabled()) {
+  if (!sizes_ok) {
     return torch::relu(torch::max_pool2d(torch::conv2d(x, weight, bias, 1, conv_padding), 2, 2, pool_padding));
   }
   return ConvPoolRelu::apply(x, weight, bias, conv_padding, pool_padding);

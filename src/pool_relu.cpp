@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -52,17 +54,50 @@ void pool_relu_row(const float* __restrict__ in0, const float* __restrict__ in1,
   }
 }
 
+// bf16 is the top half of a float: widened exactly, and the maximum narrows back exactly.
+inline float widen(uint16_t b) {
+  uint32_t bits = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline uint16_t narrow_exact(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return uint16_t(bits >> 16);
+}
+
+// The same for bf16 (bit patterns in uint16_t), compared as floats.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void unpool_row(const float* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
-                float* __restrict__ gi0, float* __restrict__ gi1, float* __restrict__ gi2,
-                float* __restrict__ gi3) {
+void pool_relu_row(const uint16_t* __restrict__ in0, const uint16_t* __restrict__ in1,
+                   const uint16_t* __restrict__ in2, const uint16_t* __restrict__ in3, int64_t channels,
+                   uint16_t* __restrict__ out, int32_t* __restrict__ where) {
   for (int64_t c = 0; c < channels; ++c) {
-    const float g = grad_out[c];
+    const float v0 = widen(in0[c]), v1 = widen(in1[c]), v2 = widen(in2[c]), v3 = widen(in3[c]);
+    const int32_t second = int32_t(v1 > v0), fourth = int32_t(v3 > v2);
+    const float m01 = std::max(v0, v1), m23 = std::max(v2, v3);
+    const int32_t right = int32_t(m23 > m01);
+    const float best = std::max(m01, m23);
+    const int32_t at = second + right * (2 + fourth - second);
+    const int32_t positive = int32_t(best > 0.0f);
+    out[c] = narrow_exact(std::max(best, 0.0f));
+    where[c] = (at + 1) * positive - 1;
+  }
+}
+
+// T: float, or bf16's bits in uint16_t (its zero is all zero bits too).
+template <typename T>
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void unpool_row(const T* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
+                T* __restrict__ gi0, T* __restrict__ gi1, T* __restrict__ gi2, T* __restrict__ gi3) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const T g = grad_out[c];
     const int32_t k = where[c];
-    gi0[c] = k == 0 ? g : 0.0f;
-    gi1[c] = k == 1 ? g : 0.0f;
-    gi2[c] = k == 2 ? g : 0.0f;
-    gi3[c] = k == 3 ? g : 0.0f;
+    gi0[c] = k == 0 ? g : T(0);
+    gi1[c] = k == 1 ? g : T(0);
+    gi2[c] = k == 2 ? g : T(0);
+    gi3[c] = k == 3 ? g : T(0);
   }
 }
 
@@ -77,13 +112,21 @@ void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, 
   }
 }
 
-void forward_kernel(const float* x, float* out, int32_t* where, const Geometry& g) {
+// -inf, the padding's value, as T's bits.
+template <typename T>
+T minus_infinity() {
+  if constexpr (std::is_same_v<T, float>) return -std::numeric_limits<float>::infinity();
+  else return narrow_exact(-std::numeric_limits<float>::infinity());
+}
+
+template <typename T>
+void forward_kernel(const T* x, T* out, int32_t* where, const Geometry& g) {
   at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
-    const std::vector<float> outside(std::size_t(g.c), -std::numeric_limits<float>::infinity());
+    const std::vector<T> outside(std::size_t(g.c), minus_infinity<T>());
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          const float* in[4];
+          const T* in[4];
           window_rows(x, outside.data(), g, n, oy, ox, in);
           const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
           pool_relu_row(in[0], in[1], in[2], in[3], g.c, out + o, where + o);
@@ -93,13 +136,14 @@ void forward_kernel(const float* x, float* out, int32_t* where, const Geometry& 
   });
 }
 
-void backward_kernel(const float* grad_out, const int32_t* where, float* grad_in, const Geometry& g) {
+template <typename T>
+void backward_kernel(const T* grad_out, const int32_t* where, T* grad_in, const Geometry& g) {
   at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> outside(std::size_t(g.c));  // writes for positions over the edge
+    std::vector<T> outside(std::size_t(g.c));  // writes for positions over the edge
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          float* gi[4];
+          T* gi[4];
           window_rows(grad_in, outside.data(), g, n, oy, ox, gi);
           const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
           unpool_row(grad_out + o, where + o, g.c, gi[0], gi[1], gi[2], gi[3]);
@@ -109,6 +153,8 @@ void backward_kernel(const float* grad_out, const int32_t* where, float* grad_in
   });
 }
 
+uint16_t* bf16_bits(const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+
 struct PoolRelu : torch::autograd::Function<PoolRelu> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, int64_t padding) {
     const Geometry g(x.sizes(), padding);
@@ -117,7 +163,11 @@ struct PoolRelu : torch::autograd::Function<PoolRelu> {
     auto where = torch::empty({g.n, g.c, g.oh, g.ow},
                               x.options().dtype(torch::kInt32).memory_format(channels_last));
     RECORD_FUNCTION("hogwild::pool_relu", std::vector<c10::IValue>());
-    forward_kernel(x.data_ptr<float>(), out.data_ptr<float>(), where.data_ptr<int32_t>(), g);
+    if (x.scalar_type() == torch::kFloat32) {
+      forward_kernel(x.data_ptr<float>(), out.data_ptr<float>(), where.data_ptr<int32_t>(), g);
+    } else {
+      forward_kernel(bf16_bits(x), bf16_bits(out), where.data_ptr<int32_t>(), g);
+    }
     ctx->save_for_backward({where});
     ctx->saved_data["shape"] = x.sizes().vec();
     ctx->saved_data["padding"] = padding;
@@ -133,7 +183,11 @@ struct PoolRelu : torch::autograd::Function<PoolRelu> {
     // (torch::zeros would ignore the memory format.)
     auto grad_in = torch::empty(shape, grad_out.options().memory_format(channels_last));
     if (!g.covers_input()) grad_in.zero_();
-    backward_kernel(grad_out.data_ptr<float>(), where.data_ptr<int32_t>(), grad_in.data_ptr<float>(), g);
+    if (grad_out.scalar_type() == torch::kFloat32) {
+      backward_kernel(grad_out.data_ptr<float>(), where.data_ptr<int32_t>(), grad_in.data_ptr<float>(), g);
+    } else {
+      backward_kernel(bf16_bits(grad_out), where.data_ptr<int32_t>(), bf16_bits(grad_in), g);
+    }
     return {grad_in, torch::Tensor()};
   }
 };
@@ -141,7 +195,8 @@ struct PoolRelu : torch::autograd::Function<PoolRelu> {
 }  // namespace
 
 torch::Tensor pool_relu(const torch::Tensor& x, int64_t padding) {
-  const bool ours = x.dim() == 4 && x.scalar_type() == torch::kFloat32 && x.is_cpu() &&
+  const auto dtype = x.scalar_type();
+  const bool ours = x.dim() == 4 && (dtype == torch::kFloat32 || dtype == torch::kBFloat16) && x.is_cpu() &&
                     x.is_contiguous(torch::MemoryFormat::ChannelsLast) && padding >= 0 && padding <= 1 &&
                     x.size(2) + 2 * padding >= 2 && x.size(3) + 2 * padding >= 2;
   if (!ours) return torch::relu(torch::max_pool2d(x, 2, 2, padding));

@@ -16,7 +16,7 @@ void expect_same_as_aten(const torch::Tensor& input, int64_t padding) {
   REQUIRE(ours.sizes() == theirs.sizes());
   CHECK(ours.is_contiguous(torch::MemoryFormat::ChannelsLast));
   CHECK(torch::equal(ours, theirs));
-  const auto upstream = torch::randn(theirs.sizes());
+  const auto upstream = torch::randn(theirs.sizes()).to(theirs.scalar_type());
   ours.backward(upstream);
   theirs.backward(upstream);
   CHECK(torch::equal(x.grad(), y.grad()));
@@ -40,11 +40,16 @@ TEST_CASE("pool_relu equals ATen's max-pool then ReLU, values and gradients") {
     expect_same_as_aten(torch::randint(-2, 3, {4, 8, 12, 12}).to(torch::kFloat32), 1);
     expect_same_as_aten(torch::zeros({1, 4, 6, 6}), 0);
   }
+  SUBCASE("bf16 (the model's second pool under --precision bf16), ties included") {
+    expect_same_as_aten(torch::randn({3, 64, 10, 10}).to(torch::kBFloat16), 0);
+    expect_same_as_aten(torch::randn({2, 5, 7, 9}).to(torch::kBFloat16), 1);
+    expect_same_as_aten(torch::randint(-2, 3, {4, 8, 12, 12}).to(torch::kBFloat16), 1);
+  }
 }
 
 TEST_CASE("pool_relu leaves other layouts and dtypes to ATen") {
   const auto x = torch::randn({2, 3, 6, 6});  // NCHW
   CHECK(torch::equal(pool_relu(x, 1), torch::relu(torch::max_pool2d(x, 2, 2, 1))));
-  const auto half = torch::randn({2, 3, 6, 6}).to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
-  CHECK(torch::equal(pool_relu(half, 0), torch::relu(torch::max_pool2d(half, 2, 2, 0))));
+  const auto wide = torch::randn({2, 3, 6, 6}).to(torch::kFloat64).contiguous(torch::MemoryFormat::ChannelsLast);
+  CHECK(torch::equal(pool_relu(wide, 0), torch::relu(torch::max_pool2d(wide, 2, 2, 0))));
 }
