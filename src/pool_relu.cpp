@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace hogwild {
@@ -29,18 +29,39 @@ struct Geometry {
   bool covers_input() const { return 2 * oh - padding >= h && 2 * ow - padding >= w; }
 };
 
+// bf16 is the top half of a float: widened exactly, and a maximum of widened values narrows
+// back exactly. T is float, or bf16's bits in uint16_t.
+inline float widen(float v) { return v; }
+inline float widen(uint16_t b) {
+  const uint32_t bits = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+template <typename T>
+T narrow_exact(float f) {
+  if constexpr (std::is_same_v<T, float>) {
+    return f;
+  } else {
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    return uint16_t(bits >> 16);
+  }
+}
+
 // The inner loops over channels, for one output position: `in_k` is window position k's
 // channel row (a row of -inf where the window hangs over the edge). Compiled for AVX-512,
 // AVX2 and plain x86-64, picked at load time; selects, not branches, and 32-bit positions,
 // so that every lane is a float or an int32 and the loops vectorize. NaNs are not singled
 // out (ATen's max-pool propagates them): a NaN here means the loss is NaN too, which stops
 // the run (trainer.h).
+template <typename T>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void pool_relu_row(const float* __restrict__ in0, const float* __restrict__ in1,
-                   const float* __restrict__ in2, const float* __restrict__ in3, int64_t channels,
-                   float* __restrict__ out, int32_t* __restrict__ where) {
+void pool_relu_row(const T* __restrict__ in0, const T* __restrict__ in1, const T* __restrict__ in2,
+                   const T* __restrict__ in3, int64_t channels, T* __restrict__ out, int32_t* __restrict__ where) {
   for (int64_t c = 0; c < channels; ++c) {
-    const float v0 = in0[c], v1 = in1[c], v2 = in2[c], v3 = in3[c];
+    const float v0 = widen(in0[c]), v1 = widen(in1[c]), v2 = widen(in2[c]), v3 = widen(in3[c]);
     // Strictly greater, pair by pair: the first maximum in the window wins, as in ATen.
     // Arithmetic on comparisons rather than ?: keeps GCC's vectorizer happy.
     const int32_t second = int32_t(v1 > v0), fourth = int32_t(v3 > v2);
@@ -49,44 +70,12 @@ void pool_relu_row(const float* __restrict__ in0, const float* __restrict__ in1,
     const float best = std::max(m01, m23);
     const int32_t at = second + right * (2 + fourth - second);
     const int32_t positive = int32_t(best > 0.0f);
-    out[c] = std::max(best, 0.0f);
+    out[c] = narrow_exact<T>(std::max(best, 0.0f));
     where[c] = (at + 1) * positive - 1;  // -1 (kNoGradient) where ReLU cut the output to 0
   }
 }
 
-// bf16 is the top half of a float: widened exactly, and the maximum narrows back exactly.
-inline float widen(uint16_t b) {
-  uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-inline uint16_t narrow_exact(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return uint16_t(bits >> 16);
-}
-
-// The same for bf16 (bit patterns in uint16_t), compared as floats.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void pool_relu_row(const uint16_t* __restrict__ in0, const uint16_t* __restrict__ in1,
-                   const uint16_t* __restrict__ in2, const uint16_t* __restrict__ in3, int64_t channels,
-                   uint16_t* __restrict__ out, int32_t* __restrict__ where) {
-  for (int64_t c = 0; c < channels; ++c) {
-    const float v0 = widen(in0[c]), v1 = widen(in1[c]), v2 = widen(in2[c]), v3 = widen(in3[c]);
-    const int32_t second = int32_t(v1 > v0), fourth = int32_t(v3 > v2);
-    const float m01 = std::max(v0, v1), m23 = std::max(v2, v3);
-    const int32_t right = int32_t(m23 > m01);
-    const float best = std::max(m01, m23);
-    const int32_t at = second + right * (2 + fourth - second);
-    const int32_t positive = int32_t(best > 0.0f);
-    out[c] = narrow_exact(std::max(best, 0.0f));
-    where[c] = (at + 1) * positive - 1;
-  }
-}
-
-// T: float, or bf16's bits in uint16_t (its zero is all zero bits too).
+// (bf16's zero is all zero bits too.)
 template <typename T>
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void unpool_row(const T* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
@@ -115,8 +104,7 @@ void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, 
 // -inf, the padding's value, as T's bits.
 template <typename T>
 T minus_infinity() {
-  if constexpr (std::is_same_v<T, float>) return -std::numeric_limits<float>::infinity();
-  else return narrow_exact(-std::numeric_limits<float>::infinity());
+  return narrow_exact<T>(-std::numeric_limits<float>::infinity());
 }
 
 template <typename T>
