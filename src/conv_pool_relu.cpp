@@ -123,8 +123,9 @@ HOGWILD_CONV_KERNEL void pool_row(const float* top, const float* bottom, int64_t
 // maximum was at k, else 0: rebuilt in a register, never stored. Every tap's sum stays in a
 // register over the whole image (K*K + 4 registers for K = 5).
 template <int K>
-HOGWILD_CONV_KERNEL void weight_grad_image(const float* padded, int64_t pw, const Geometry& g,
-                                           const float* grad_out, const int32_t* where, float* sums) {
+HOGWILD_CONV_KERNEL void weight_grad_image(const float* padded, const Geometry& g, const float* grad_out,
+                                           const int32_t* where, float* sums) {
+  const int64_t pw = g.padded_w();
   Channels tap[K * K + 1];
 #pragma GCC unroll 26
   for (int k = 0; k <= K * K; ++k) tap[k] = reinterpret_cast<const Channels*>(sums)[k];
@@ -192,7 +193,7 @@ std::vector<float> weight_grad_kernel(const float* x, const float* grad_out, con
       for (int64_t n = g.n * s / shares; n < g.n * (s + 1) / shares; ++n) {
         pad_image(x, g, n, padded.data());
         const int64_t o = n * g.oh * g.ow * kChannels;
-        weight_grad_image<K>(padded.data(), g.padded_w(), g, grad_out + o, where + o, partial.data() + s * row);
+        weight_grad_image<K>(padded.data(), g, grad_out + o, where + o, partial.data() + s * row);
       }
     }
   });
@@ -259,11 +260,11 @@ torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight
                          weight.size(2) == weight.size(3) && (weight.size(2) == 3 || weight.size(2) == 5) &&
                          weight.scalar_type() == f32 && weight.is_cpu() && bias.defined() &&
                          bias.numel() == kChannels && bias.scalar_type() == f32 && bias.is_cpu();
-  const bool sizes_ok = image_ok && weight_ok && conv_padding >= 0 && pool_padding >= 0 && pool_padding <= 1 &&
+  const bool ours = image_ok && weight_ok && conv_padding >= 0 && pool_padding >= 0 && pool_padding <= 1 &&
                         x.size(2) + 2 * conv_padding - weight.size(2) + 1 + 2 * pool_padding >= 2 &&
                         x.size(3) + 2 * conv_padding - weight.size(3) + 1 + 2 * pool_padding >= 2 &&
                         x.size(2) + 2 * conv_padding >= weight.size(2) && x.size(3) + 2 * conv_padding >= weight.size(3);
-  if (!sizes_ok) {
+  if (!ours) {
     return torch::relu(torch::max_pool2d(torch::conv2d(x, weight, bias, 1, conv_padding), 2, 2, pool_padding));
   }
   return ConvPoolRelu::apply(x, weight, bias, conv_padding, pool_padding);
