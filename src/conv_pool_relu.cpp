@@ -261,9 +261,9 @@ torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight
                          weight.scalar_type() == f32 && weight.is_cpu() && bias.defined() &&
                          bias.numel() == kChannels && bias.scalar_type() == f32 && bias.is_cpu();
   const bool ours = image_ok && weight_ok && conv_padding >= 0 && pool_padding >= 0 && pool_padding <= 1 &&
-                        x.size(2) + 2 * conv_padding - weight.size(2) + 1 + 2 * pool_padding >= 2 &&
-                        x.size(3) + 2 * conv_padding - weight.size(3) + 1 + 2 * pool_padding >= 2 &&
-                        x.size(2) + 2 * conv_padding >= weight.size(2) && x.size(3) + 2 * conv_padding >= weight.size(3);
+                    x.size(2) + 2 * conv_padding - weight.size(2) + 1 + 2 * pool_padding >= 2 &&
+                    x.size(3) + 2 * conv_padding - weight.size(3) + 1 + 2 * pool_padding >= 2 &&
+                    x.size(2) + 2 * conv_padding >= weight.size(2) && x.size(3) + 2 * conv_padding >= weight.size(3);
   if (!ours) {
     return torch::relu(torch::max_pool2d(torch::conv2d(x, weight, bias, 1, conv_padding), 2, 2, pool_padding));
   }
