@@ -132,7 +132,7 @@ int run(int argc, char** argv) {
   torch::manual_seed(1);
   hogwild::MnistNet model;
   model->set_precision(chosen.precision);
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  hogwild::MomentumSgd optimizer(model->parameters(), 0.01, 0.9, hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
   int64_t next = 0;

@@ -6,10 +6,12 @@
 #include <fmt/format.h>
 
 #include "hogwild/dropout.h"
+#include "hogwild/sgd.h"
 
 #include <chrono>
 #include <cstring>
 #include <cmath>
+#include <stdexcept>
 
 namespace hogwild {
 namespace {
@@ -42,9 +44,13 @@ void gather(const Dataset& data, const int64_t* rows, int64_t n, torch::Tensor& 
 
 }  // namespace
 
-Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
+Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
                    const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
                    const StepHooks& hooks, int64_t* steps) {
+  if (hooks.before_update && optimizer.timing() != UpdateTiming::kAfterBackward) {
+    throw std::logic_error("train_epoch: a before_update hook needs UpdateTiming::kAfterBackward (the "
+                     "parameters would be written before it ran)");
+  }
   model->train();
   Totals totals;
   torch::Tensor images, labels, mask;
@@ -83,13 +89,15 @@ Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Da
                                         start / batch_size + 1));
     }
     {
+      // With UpdateTiming::kDuringBackward this writes the (possibly shared) parameters in
+      // place, without locks, layer by layer (sgd.h).
       RECORD_USER_SCOPE("step 3: backward");
       loss.backward();
     }
     if (hooks.before_update) hooks.before_update();
-    {
+    if (optimizer.timing() == UpdateTiming::kAfterBackward) {
       RECORD_USER_SCOPE("step 4: SGD update");
-      optimizer.step();  // writes the (possibly shared) parameters in place, without locks
+      optimizer.step();
     }
     totals += batch;
     if (steps) ++*steps;
@@ -100,15 +108,15 @@ Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Da
 void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
                 const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
                 const StepHooks& hooks) {
-  // Each rank's own optimizer, so momentum buffers are private to the rank.
-  torch::optim::SGD optimizer(model->parameters(),
-                              torch::optim::SGDOptions(options.lr).momentum(options.momentum));
+  // Each rank's own optimizer, so momentum buffers are private to the rank. Hogwild updates
+  // each layer as soon as its gradient exists (sgd.h); a before_update hook (--sync grads
+  // averages the gradients there) needs them all first.
+  MomentumSgd optimizer(model->parameters(), options.lr, options.momentum,
+                        hooks.before_update ? UpdateTiming::kAfterBackward : UpdateTiming::kDuringBackward);
   int64_t steps = 0;
   for (int64_t epoch = options.first_epoch; epoch < options.epochs; ++epoch) {
     const double lr = epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-    }
+    optimizer.set_lr(lr);
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
@@ -120,8 +128,7 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());
-    // SGD makes a missing buffer anew from the next gradient: a reset.
-    if (options.reset_momentum_each_epoch) optimizer.state().clear();
+    if (options.reset_momentum_each_epoch) optimizer.clear_momentum();
   }
 }
 

@@ -165,3 +165,14 @@ TEST_CASE("the model's forward and gradients are the seed's formulation, in anot
   }
   CHECK(torch::allclose(model->forward(x, mask), reference(model, x, mask), 1e-5, 1e-6));
 }
+
+TEST_CASE("a before_update hook is refused with an optimizer that updates during the backward") {
+  const Dataset data = toy_dataset(8);
+  MnistNet model;
+  MomentumSgd sgd(model->parameters(), 0.05, 0.9, UpdateTiming::kDuringBackward);
+  StepHooks hooks;
+  hooks.before_update = [] {};
+  const std::vector<int64_t> indices = {0, 1, 2, 3};
+  CHECK_THROWS_WITH_AS(train_epoch(model, sgd, data, indices, 4, 1, hooks),
+                       doctest::Contains("needs UpdateTiming::kAfterBackward"), std::logic_error);
+}

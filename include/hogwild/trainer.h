@@ -11,10 +11,7 @@
 #include "hogwild/metrics.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
-
-namespace torch::optim {
-class Optimizer;
-}
+#include "hogwild/sgd.h"
 
 namespace hogwild {
 
@@ -47,8 +44,8 @@ struct StepHooks {
 
 // One pass over `indices` of `data` in batches, one optimizer step per batch, with the
 // dropout masks of `dropout_key` (dropout.h). Throws DivergenceError when the loss stops
-// being finite.
-Totals train_epoch(MnistNet& model, torch::optim::Optimizer& optimizer, const Dataset& data,
+// being finite. A before_update hook needs an optimizer with UpdateTiming::kAfterBackward.
+Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
                    const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
                    const StepHooks& hooks = {}, int64_t* steps = nullptr);
 
