@@ -49,7 +49,7 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
                    const StepHooks& hooks, int64_t* steps) {
   if (hooks.before_update && optimizer.timing() != UpdateTiming::kAfterBackward) {
     throw std::logic_error("train_epoch: a before_update hook needs UpdateTiming::kAfterBackward (the "
-                     "parameters would be written before it ran)");
+                           "parameters would be written before it ran)");
   }
   model->train();
   Totals totals;

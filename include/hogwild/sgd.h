@@ -4,9 +4,9 @@
 // and other workers write the weights until this worker's update lands. The longer that
 // interval, the staler the gradient (in other workers' updates: N - 1 per step of one
 // worker, times the share of the step between the read and the write). Updating after the
-// whole backward makes every layer wait for the slowest part, the first layers' backward;
-// updating each layer as soon as its gradient exists lands the last layers' updates while
-// the earlier layers' backward still runs. On Fashion-MNIST at --procs 2 that took the first
+// whole backward makes every layer's update wait for the backward of all the layers before
+// it; updating each as soon as its gradient exists lands the last layers' updates while the
+// earlier layers' backward still runs. On Fashion-MNIST at --procs 2 that took the first
 // epoch's training loss from 1.15 to 1.04 (docs/training-step.md).
 //
 // In one process the result is the same as torch::optim::SGD's (momentum, no dampening, no
@@ -17,7 +17,6 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstddef>
-#include <memory>
 #include <vector>
 
 namespace hogwild {
