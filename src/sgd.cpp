@@ -10,8 +10,8 @@
 namespace hogwild {
 
 MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing)
-    : parameters_(std::move(parameters)), lr_(lr), momentum_factor_(momentum), timing_(timing) {
-  if (!(lr >= 0.0)) throw InputError(fmt::format("invalid lr = {}: the step size must be at least 0", lr));
+    : parameters_(std::move(parameters)), lr_(0.0), momentum_factor_(momentum), timing_(timing) {
+  set_lr(lr);
   if (!(momentum >= 0.0 && momentum < 1.0)) {
     throw InputError(fmt::format("invalid momentum = {}: must be in [0, 1)", momentum));
   }
