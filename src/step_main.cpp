@@ -116,6 +116,8 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
   app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")->capture_default_str();
   app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
+  app.add_option("--data-dir", config.data_dir, "the IDX files' directory (default: data/<dataset> "
+                 "of the source tree)");
   app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   if (batch < 1 || steps < 5 || threads < 1) {

@@ -28,4 +28,9 @@ done
 if "$build/hogwild_step" --profile --threads 2 --steps 5 2> "$out/err"; then fail "--profile --threads 2 accepted"; fi
 grep -q "add --threads 1" "$out/err" || fail "refusal: $(cat "$out/err")"
 if "$build/hogwild_step" --precision fp16 2> "$out/err"; then fail "--precision fp16 accepted"; fi
+# --data-dir is where the data is read from (a bundle on another machine has no source tree).
+if "$build/hogwild_step" --data-dir "$out/nowhere" --steps 5 2> "$out/err"; then fail "--data-dir nowhere accepted"; fi
+grep -q "$out/nowhere" "$out/err" || fail "--data-dir refusal does not name the directory: $(cat "$out/err")"
+mkdir "$out/copy" && cp data/mnist/train-* "$out/copy/"
+"$build/hogwild_step" --data-dir "$out/copy" --steps 5 --batch 8 > "$out/stdout" || fail "--data-dir copy: $(cat "$out/stdout")"
 echo "step_profile test: ok"
