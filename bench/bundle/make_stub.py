@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Write an assembly file and a version script for a stand-in of a shared library: same soname,
 same exported symbols (names, versions, types, object sizes), no code. A function stub
-executes ud2, so a call that was thought never to happen fails loudly (SIGILL)."""
+executes ud2, so a call that was thought never to happen fails loudly (SIGILL).
+Usage: make_stub.py REAL_LIBRARY OUT.s OUT.map, then
+       gcc -shared -nostdlib -Wl,-soname,SONAME -Wl,--version-script=OUT.map OUT.s (pack.sh)"""
 import re
 import subprocess
 import sys
@@ -14,7 +16,7 @@ for line in out.splitlines():
     f = line.split()
     if len(f) < 8 or not f[0].endswith(":") or f[6] in ("UND", "Ndx", "ABS"):
         continue
-    if f[4] not in ("GLOBAL", "WEAK") or f[5] != "DEFAULT" and f[5] != "PROTECTED":
+    if f[4] not in ("GLOBAL", "WEAK") or f[5] not in ("DEFAULT", "PROTECTED"):
         continue
     name, typ = f[7], f[3]
     m = re.match(r"^(.*?)(@@?)(.*)$", name)
