@@ -19,6 +19,8 @@ for p in fp32 bf16; do
     grep -q "^  $phase " "$f" || fail "$p: phase '$phase' missing"
   done
   grep -q "^  aten::convolution_backward " "$f" || fail "$p: no convolution backward operator"
+  # Our operators are listed even when small: the SGD update is never in "the rest".
+  grep -q "^  hogwild::sgd_update " "$f" || fail "$p: no hogwild::sgd_update operator"
   share=$(sed -n 's/^convolutions, forward and backward: \([0-9.]*\) % of the step$/\1/p' "$f")
   awk -v s="$share" 'BEGIN { exit !(s > 10 && s < 100) }' || fail "$p: convolution share '$share'"
   # The phases are the whole step: their shares add up to 100 %.
