@@ -17,6 +17,7 @@
 #include "test_support.h"
 
 using hogwild::testing::run_shell;
+using hogwild::testing::skip;
 using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
 
@@ -173,7 +174,7 @@ TEST_CASE("kill -9 of one rank's parent ends the whole job within seconds, leavi
   REQUIRE(have_mpirun());
   // A private /dev/shm (mount namespace) so that whatever the job leaves there is seen.
   if (::geteuid() != 0 || std::system("command -v unshare >/dev/null") != 0) {
-    MESSAGE("skipped: needs root and unshare(1)");
+    skip("needs root and unshare(1)");
     return;
   }
   TempDir dir;
@@ -270,7 +271,7 @@ TEST_CASE("the TCP transport, as between two machines") {
 TEST_CASE("two machines: network namespaces joined by a veth pair, a hostfile and an rsh agent") {
   REQUIRE(have_mpirun());
   if (::geteuid() != 0 || std::system("command -v ip >/dev/null && command -v unshare >/dev/null") != 0) {
-    MESSAGE("skipped: needs root, ip(8) and unshare(1)");
+    skip("needs root, ip(8) and unshare(1)");
     return;
   }
   TempDir dir;

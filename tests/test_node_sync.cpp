@@ -50,7 +50,8 @@ TEST_CASE("node sync: an epoch ends once every local worker has reported it, and
   CHECK(node.epochs[0].second.checksum == checksum(node.params.data(), 3 * sizeof(float)));
   CHECK(node.control->released_epoch == 1);
   CHECK(sync.averages() == 1);
-  CHECK(node.params == std::vector<float>{1.0f, 2.0f, 3.0f});  // the mean of one rank
+  // That the average is the mean of the ranks' parameters needs ranks: test_accumulation.cpp
+  // checks it under mpirun against the mean computed there.
 }
 
 TEST_CASE("node sync: steps:S averages when the slowest worker has made S more steps") {

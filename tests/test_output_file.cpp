@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +96,21 @@ TEST_CASE("a directory, a missing directory and a socket are refused before anyt
             .find("is a directory") != std::string::npos);
   CHECK(thrown<InputError>([&] { OutputFile("", "--metrics-out"); }).find("empty file name") !=
         std::string::npos);
+
+  // A Unix socket bound to a name in the directory: not a file to write a model into.
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string socket_path = dir.file("s.sock");
+  REQUIRE(socket_path.size() < sizeof address.sun_path);
+  std::copy(socket_path.begin(), socket_path.end(), address.sun_path);
+  REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(fs::is_socket(socket_path));
+  CHECK(thrown<InputError>([&] { OutputFile(socket_path, "--save-model"); }) ==
+        "--save-model " + socket_path + ": not a regular file, FIFO or character device; give a file name");
+  ::close(sock);
+  CHECK(fs::is_socket(socket_path));  // refused, not replaced
 }
 
 TEST_CASE("a FIFO with a reader is written, not replaced, and one without a reader is an error") {
@@ -104,12 +122,18 @@ TEST_CASE("a FIFO with a reader is written, not replaced, and one without a read
   CHECK(thrown<Error>([&] { out.write("nobody listens"); }) ==
         "--metrics-out " + fifo + ": cannot write: no process is reading it");
 
-  std::string received;
-  std::thread reader([&] { received = slurp(fifo); });  // blocks until we open it
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // A reader that has the FIFO open (opened first, so no sleep orders the two): the small
+  // write fits the pipe, and the reader gets it and then the end of file.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(reader >= 0);
   out.write("through the fifo");
-  reader.join();
+  std::string received(64, '\0');
+  const ssize_t n = ::read(reader, received.data(), received.size());
+  REQUIRE(n >= 0);
+  received.resize(std::size_t(n));
   CHECK(received == "through the fifo");
+  CHECK(::read(reader, &received[0], 1) == 0);  // the writer has closed its end
+  ::close(reader);
   CHECK(fs::is_fifo(fifo));
 }
 
@@ -119,8 +143,14 @@ TEST_CASE("a reader that goes away mid-write is an error, not a SIGPIPE") {
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
   REQUIRE(reader >= 0);
+  // The reader goes away once the writer has filled the pipe (4 MiB cannot fit: the writer is
+  // then mid-write), as the reader itself sees it, not after a guessed sleep.
   std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int queued = 0;
+    for (int i = 0; i < 20000 && queued < 4096; ++i) {  // up to 20 s; at once in practice
+      ::ioctl(reader, FIONREAD, &queued);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     ::close(reader);
   });
   const std::string big(4 << 20, 'x');  // far more than a pipe holds

@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "hogwild/error.h"
 #include "hogwild/partition.h"
+#include "test_support.h"
 
 using hogwild::StridedPartition;
 
@@ -21,27 +23,77 @@ std::vector<int64_t> all_ranks(const StridedPartition& p, int64_t epoch) {
 
 }  // namespace
 
-TEST_CASE("partitions together cover every index, in equal sizes") {
+TEST_CASE("partitions together cover every index, in equal sizes, repeating no more than they must") {
   for (int64_t n : {1, 7, 10, 60, 1001}) {
     for (int64_t replicas : {1, 2, 3, 5, 8}) {
       CAPTURE(n);
       CAPTURE(replicas);
       const StridedPartition p(n, replicas, /*seed=*/42);
-      const int64_t per_rank = (n + replicas - 1) / replicas;
-      CHECK(p.samples_per_rank() == per_rank);
       std::set<int64_t> seen;
+      std::size_t total = 0;
       for (int64_t r = 0; r < replicas; ++r) {
         const auto mine = p.indices(r, 0);
-        CHECK(int64_t(mine.size()) == per_rank);
+        CHECK(int64_t(mine.size()) == p.samples_per_rank());
+        total += mine.size();
         for (int64_t i : mine) {
           CHECK(i >= 0);
           CHECK(i < n);
           seen.insert(i);
         }
       }
-      CHECK(int64_t(seen.size()) == n);
+      CHECK(int64_t(seen.size()) == n);  // every index somewhere
+      // The fewest that split evenly: padding adds fewer than one per replica, or one sample
+      // each when there are more replicas than samples.
+      CHECK(int64_t(total) % replicas == 0);
+      if (n >= replicas) {
+        CHECK(int64_t(total) - n < replicas);
+      } else {
+        CHECK(int64_t(total) == replicas);
+      }
     }
   }
+}
+
+TEST_CASE("the partition is torch.utils.data.DistributedSampler's, index for index") {
+  // Unshuffled (the shuffled order comes from our own generator, partition.h): padding,
+  // drop_last, and more replicas than samples, against PyTorch itself. Debian's python3-torch
+  // belongs to /usr/bin/python3.
+  const auto [code, text] = hogwild::testing::run_shell(R"(/usr/bin/python3 -c '
+import json
+from torch.utils.data import DistributedSampler
+out = {}
+for n in (1, 2, 3, 7, 10, 12, 60, 101):
+    for r in (1, 2, 3, 4, 5, 8, 13):
+        for drop_last in (False, True):
+            out["%d %d %d" % (n, r, drop_last)] = [
+                list(DistributedSampler(range(n), num_replicas=r, rank=k, shuffle=False, drop_last=drop_last))
+                for k in range(r)]
+print(json.dumps(out))
+' 2>&1)");
+  INFO("python: " << text.substr(0, 2000));
+  REQUIRE(code == 0);
+  const auto expected = nlohmann::json::parse(text);
+  REQUIRE(expected.size() == 8 * 7 * 2);
+  int compared = 0, differ_on_purpose = 0;
+  for (const auto& [key, lists] : expected.items()) {
+    CAPTURE(key);
+    int64_t n = 0, replicas = 0, drop_last = 0;
+    REQUIRE(std::sscanf(key.c_str(), "%ld %ld %ld", &n, &replicas, &drop_last) == 3);
+    if (drop_last && n < replicas) {
+      // PyTorch gives every replica nothing to train on; we refuse (README, partition).
+      for (const auto& list : lists) CHECK(list.empty());
+      CHECK_THROWS_AS(StridedPartition(n, replicas, 0, false, true), hogwild::InputError);
+      ++differ_on_purpose;
+      continue;
+    }
+    const StridedPartition p(n, replicas, /*seed=*/0, /*shuffle=*/false, drop_last != 0);
+    for (int64_t r = 0; r < replicas; ++r) {
+      CHECK(p.indices(r, 0) == lists[std::size_t(r)].get<std::vector<int64_t>>());
+    }
+    ++compared;
+  }
+  CHECK(compared == 8 * 7 * 2 - differ_on_purpose);
+  CHECK(differ_on_purpose > 0);
 }
 
 TEST_CASE("rank r takes every replicas-th index of the epoch order, starting at r") {

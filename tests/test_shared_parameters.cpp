@@ -119,7 +119,7 @@ TEST_CASE("a write through a tensor in one process is seen from another") {
     ::_exit(0);
   }
   int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(hogwild::testing::wait_child(child, &status));
   REQUIRE(WIFEXITED(status));
   CHECK(weight.min().item<float>() == 3.5f);
   CHECK(weight.max().item<float>() == 3.5f);

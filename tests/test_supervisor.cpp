@@ -10,6 +10,7 @@
 
 #include "hogwild/error.h"
 #include "hogwild/supervisor.h"
+#include "test_support.h"
 
 using namespace hogwild;
 
@@ -123,7 +124,7 @@ TEST_CASE("workers die with their parent") {
   REQUIRE(::read(fds[0], &worker, sizeof worker) == sizeof worker);
   ::close(fds[0]);
   ::kill(middle, SIGKILL);
-  ::waitpid(middle, nullptr, 0);
+  REQUIRE(hogwild::testing::wait_child(middle, nullptr));
   bool gone = false;
   for (int i = 0; i < 200 && !gone; ++i) {  // up to 2 s; usually immediate
     gone = process_gone(worker);

@@ -1,11 +1,23 @@
 #include "test_support.h"
 
+#include <fmt/format.h>
 #include <zlib.h>
 
-#include <filesystem>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -71,14 +83,81 @@ std::string slurp(const std::string& path) {
   return text.str();
 }
 
-std::pair<int, std::string> run_shell(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+std::pair<int, std::string> run_shell(const std::string& command, std::chrono::seconds limit) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed: " + command);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed: " + command);
+  if (pid == 0) {
+    ::setpgid(0, 0);  // the command and everything it starts: one group to kill on a hang
+    ::dup2(fds[1], 1);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here: no race with the child's own call
+  ::close(fds[1]);
   std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool timed_out = false;
   char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
-  const int status = ::pclose(pipe);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, int(std::min<long long>(left.count(), 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the command and whatever it left running closed stdout
+    text.append(buffer, std::size_t(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    MESSAGE("command timed out after " << limit.count() << " s and was killed: " << command);
+    return {kTimedOut, text};
+  }
+  int status = 0;
+  if (!wait_child(pid, &status, std::chrono::duration_cast<std::chrono::seconds>(
+                                    deadline - std::chrono::steady_clock::now()) + std::chrono::seconds(1))) {
+    ::kill(-pid, SIGKILL);
+    MESSAGE("command timed out and was killed: " << command);
+    return {kTimedOut, text};
+  }
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+bool wait_child(pid_t pid, int* status, std::chrono::seconds limit, int options) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, status, options | WNOHANG);
+    if (r == pid) return true;
+    if (r < 0 && errno != EINTR) return false;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
+      }
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void skip(const std::string& why) {
+  if (const char* code = std::getenv("HOGWILD_SKIP_EXIT_CODE"); code != nullptr && *code != '\0') {
+    std::printf("skipped: %s\n", why.c_str());
+    std::fflush(nullptr);
+    std::_Exit(std::atoi(code));
+  }
+  MESSAGE("skipped: " << why);
 }
 
 std::vector<std::string> shm_entries(const std::string& prefix) {
@@ -88,6 +167,24 @@ std::vector<std::string> shm_entries(const std::string& prefix) {
     if (name.rfind(prefix, 0) == 0) names.push_back(name);
   }
   return names;
+}
+
+bool private_dev_shm() {
+  static const bool done = [] {
+    if (::geteuid() != 0) return false;
+    // The calling thread's view, inherited by every process it forks.
+    if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    return ::mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64m,mode=1777") == 0;
+  }();
+  return done;
+}
+
+std::vector<int> children_of(int pid) {
+  std::vector<int> pids;
+  std::istringstream in(slurp(fmt::format("/proc/{}/task/{}/children", pid, pid)));
+  for (int child; in >> child;) pids.push_back(child);
+  return pids;
 }
 
 }  // namespace hogwild::testing

@@ -176,3 +176,55 @@ TEST_CASE("a before_update hook is refused with an optimizer that updates during
   CHECK_THROWS_WITH_AS(train_epoch(model, sgd, data, indices, 4, 1, hooks),
                        doctest::Contains("needs UpdateTiming::kAfterBackward"), std::logic_error);
 }
+
+TEST_CASE("a bf16 step computes in bf16 (its rounding shows) with fp32 gradients and parameters") {
+  torch::manual_seed(3);
+  MnistNet model;
+  SharedParameters shared(*model, "hogwild-test-" + std::to_string(::getpid()));
+  model->train();
+  const auto x = torch::rand({32, 1, 28, 28});
+  const auto mask = torch::full({32, 64, 5, 5}, 2.0f);
+  const auto labels = torch::randint(0, 10, {32});
+  struct Step {
+    torch::Tensor logits;
+    std::vector<torch::Tensor> grads;
+    std::string last_op;
+  };
+  const auto step = [&](Precision precision) {
+    model->set_precision(precision);
+    model->zero_grad();
+    Step s;
+    const auto logits = model->forward(x, mask);
+    s.last_op = logits.grad_fn()->name();
+    torch::nn::functional::cross_entropy(logits, labels).backward();
+    s.logits = logits.detach().clone();
+    for (const auto& p : model->parameters()) {
+      CHECK((p.scalar_type() == torch::kFloat32));
+      CHECK((p.grad().scalar_type() == torch::kFloat32));
+      s.grads.push_back(p.grad().clone());
+    }
+    return s;
+  };
+  const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+  };
+  const Step fp32 = step(Precision::kFp32);
+  const Step bf16 = step(Precision::kBf16);
+  const Step fp32_again = step(Precision::kFp32);
+  CHECK(relative(fp32_again.logits, fp32.logits) < 1e-6);  // fp32 repeats itself
+  // bf16 keeps 8 bits of mantissa (2^-9 = 0.2 % per rounding): the logits differ from fp32
+  // by about that, far more than fp32's own noise and far less than another function would.
+  const double logits_gap = relative(bf16.logits, fp32.logits);
+  MESSAGE("bf16 against fp32: logits differ by " << logits_gap);
+  CHECK(logits_gap > 1e-4);
+  CHECK(logits_gap < 5e-2);
+  CHECK(bf16.last_op == "ToCopyBackward0");  // the bf16 logits cast back to fp32
+  CHECK(fp32.last_op != "ToCopyBackward0");
+  for (std::size_t i = 0; i < fp32.grads.size(); ++i) {
+    CAPTURE(i);
+    const double gap = relative(bf16.grads[i], fp32.grads[i]);
+    CHECK(gap > 1e-4);
+    CHECK(gap < 0.2);
+  }
+  CHECK_NOTHROW(shared.check_bound(*model, "test"));
+}
