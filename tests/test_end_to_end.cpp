@@ -196,7 +196,9 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
     REQUIRE(first > 0);
     CHECK(last < first * 0.8);
   }
-  CHECK(double(doc["test"]["accuracy"]) > 60.0);  // chance is 10%
+  // 83.2-86.8 % in 12 runs, two at a time (Intel Xeon model 106); 75-84 % on an earlier
+  // machine. Chance is 10 %.
+  CHECK(double(doc["test"]["accuracy"]) > 70.0);
   CHECK(doc["test"]["samples"] == doc["data"]["test_samples"]);
   CHECK(double(doc["timings"]["train_seconds"]) > 0);
   CHECK(double(doc["throughput"]["samples_per_second"]) > 0);
@@ -269,7 +271,7 @@ TEST_CASE("a worker killed mid-run is replaced, training completes and the resta
   CHECK(run.out.find("restarts: 1") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp(metrics));
   CHECK(doc["restarts"] == 1);
-  CHECK(double(doc["test"]["accuracy"]) > 60.0);
+  CHECK(double(doc["test"]["accuracy"]) > 65.0);  // the smoke run's bar, less a little for the lost steps
   int rank1_epochs = 0;
   for (const auto& e : doc["epochs"]) rank1_epochs += e["rank"] == 1;
   CHECK(rank1_epochs == 3);  // the lost epoch was trained again
@@ -312,7 +314,9 @@ TEST_CASE("--precision bf16 trains, says so, and keeps fp32 parameters in the se
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   CHECK(doc["precision"]["used"] == "bf16");
   CHECK(doc["machine"]["cpu"].get<std::string>().size() > 0);
-  CHECK(doc["test"]["accuracy"] > 30.0);  // chance is 10%; fp32 smoke runs reach 75-84%
+  // 15 runs (Intel Xeon model 106, AVX-512 without BF16 or AMX; half of them beside another
+  // run) reached 79.2-88.4 %: the lowest less that spread. Chance is 10 %.
+  CHECK(double(doc["test"]["accuracy"]) > 70.0);
   CHECK(left_in_shm(run.pid).empty());
 }
 

@@ -130,9 +130,10 @@ TEST_CASE("mpirun --sync steps:10, 3 ranks x 2 Hogwild workers: averages on sche
   CHECK(mpi["averages"] == 3 * steps_per_epoch / 10 + 1);  // every 10 steps, and the final one
   REQUIRE(mpi["final_checksums"].size() == 3);
   CHECK(mpi["final_identical"] == true);
-  // Six racing workers on two cores for 3 short epochs end anywhere from 53% to 81% here
-  // (chance: 10%); a broken average would leave the model near chance.
-  CHECK(double(doc["test"]["accuracy"]) > 30.0);
+  // Six racing workers on two cores for 3 short epochs: 71.3-80.5 % in 15 runs on an Intel
+  // Xeon model 106 (half beside another run), 53-81 % on an earlier machine; chance is 10 %.
+  // (That the average is a mean: test_accumulation.cpp.)
+  CHECK(double(doc["test"]["accuracy"]) > 50.0);
 }
 
 TEST_CASE("mpirun --sync grads: 2 ranks with batch b train like one process with 2b") {
@@ -284,7 +285,9 @@ TEST_CASE("two machines: network namespaces joined by a veth pair, a hostfile an
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   CHECK(doc["mpi"]["final_identical"] == true);
   CHECK(doc["mpi"]["epochs"][1]["identical"] == true);
-  CHECK(double(doc["test"]["accuracy"]) > 30.0);  // two epochs of the smoke set
+  // Two epochs of the smoke set, one worker with one thread per rank: 70.8 % in each of 3
+  // runs (Intel Xeon model 106); other CPUs round differently.
+  CHECK(double(doc["test"]["accuracy"]) > 60.0);
 }
 
 TEST_CASE("an MPI job checkpoints on rank 0 and a later job resumes from it") {
