@@ -15,30 +15,49 @@ EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dat
       evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
       epochs_done_(config.procs, 0), started_(std::chrono::steady_clock::now()) {}
 
-bool EpochBoundaries::epoch_done(const EpochRecord& record) {
+int64_t EpochBoundaries::record_worker_epoch(const EpochRecord& record) {
   run_.epochs.push_back(record);
   const int64_t before = *std::min_element(epochs_done_.begin(), epochs_done_.end());
   epochs_done_[record.rank] = record.epoch;
   print("{}\n", format_epoch_line(record, config_.epochs, config_.procs, eta()));
   const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
-  return slowest > before && all_finished(slowest);
+  return slowest > before ? slowest : 0;
 }
 
-bool EpochBoundaries::all_finished(int64_t epoch) {
+void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEpoch>& ranks, bool averaged) {
+  MpiEpochRecord record;
+  record.epoch = epoch;
+  std::vector<EpochRecord> lines;
+  for (std::size_t k = 0; k < ranks.size(); ++k) {
+    const NodeEpoch& n = ranks[k];
+    lines.push_back({int64_t(k), epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds});
+    record.wall_seconds = std::max(record.wall_seconds, n.wall_seconds);
+    record.mpi_seconds.push_back(n.mpi_seconds);
+    record.checksums.push_back(n.checksum);
+  }
+  run_.epochs.insert(run_.epochs.end(), lines.begin(), lines.end());
+  run_.mpi.epochs.push_back(record);
+  const double eta = eta_seconds(seconds(), double(epoch) / double(config_.epochs));
+  print("{}\n", format_mpi_epoch_line(epoch, config_.epochs, lines, config_.procs, record, eta));
+  if (averaged && !all_equal(record.checksums)) {
+    print("warning: the ranks' parameters differ after the average of epoch {}\n", epoch);
+  }
+}
+
+void EpochBoundaries::close_epoch(int64_t epoch) {
   for (int64_t& e : epochs_done_) e = std::max(e, epoch);
-  if (epoch == config_.epochs) return false;  // the final evaluation follows the join
+  if (epoch == config_.epochs) return;  // the final evaluation follows the join
   if (evaluate_each_ && epoch > evaluated_) {
     evaluated_ = epoch;
     copy_parameters(*model_, *snapshot_);
     record_evaluation(epoch, evaluate(snapshot_, test_, config_.eval_batch_size));
-    if (run_.target_epoch > 0) return true;
+    if (target_reached()) return;
   }
   if (config_.checkpoint_every > 0 &&
       epoch / config_.checkpoint_every > checkpointed_ / config_.checkpoint_every) {
     checkpointed_ = epoch;
     save(fmt::format("checkpoint after epoch {}", epoch));
   }
-  return false;
 }
 
 void EpochBoundaries::final_evaluation() {

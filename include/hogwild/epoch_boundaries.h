@@ -1,5 +1,6 @@
-// The parent's side of training at epoch boundaries: it logs each worker's epochs and, each
-// time every worker has finished an epoch, evaluates (--eval-every-epoch, --target-accuracy)
+// The parent's side of training at epoch boundaries, and the one writer of the run's epoch
+// results: it records each worker's (or, under mpirun, each rank's) epochs and, once every
+// worker has finished an epoch, closes it: evaluates (--eval-every-epoch, --target-accuracy)
 // and checkpoints (--checkpoint-every). It reads the shared parameters while the workers go
 // on writing them: a snapshot as consistent as Hogwild itself. It evaluates a copy, taken in
 // microseconds, so the workers never wait for an evaluation.
@@ -15,6 +16,7 @@
 #include "hogwild/config.h"
 #include "hogwild/dataset.h"
 #include "hogwild/model.h"
+#include "hogwild/node_sync.h"
 #include "hogwild/report.h"
 #include "hogwild/worker_control.h"
 
@@ -25,13 +27,19 @@ class EpochBoundaries {
   EpochBoundaries(const Config& config, MnistNet model, const Dataset& test, RunRecord& run,
                   std::FILE* out);
 
-  // A worker finished an epoch: its line, then the boundary work if it was the last one to
-  // finish that epoch. Returns true once the target is reached: the run should stop.
-  bool epoch_done(const EpochRecord& record);
+  // A local worker finished an epoch: its record and its line. Returns the epoch that every
+  // worker has now finished, if this report completed one (the caller closes it), else 0.
+  int64_t record_worker_epoch(const EpochRecord& record);
 
-  // Every worker (of every MPI rank) has finished `epoch`: evaluate, checkpoint. Returns true
-  // once the target is reached.
-  bool all_finished(int64_t epoch);
+  // Under mpirun (rank 0): every rank's figures for `epoch`, one line for all. The ranks'
+  // checksums must agree when the epoch ended with an exact average (`averaged`).
+  void record_rank_epochs(int64_t epoch, const std::vector<NodeEpoch>& ranks, bool averaged);
+
+  // Every worker (of every rank) has finished `epoch`: evaluate, checkpoint.
+  void close_epoch(int64_t epoch);
+
+  // An evaluation reached --target-accuracy: the run should stop.
+  bool target_reached() const { return run_.target_epoch > 0; }
 
   // After the workers are gone: the test result of the run, and the model it belongs to.
   void final_evaluation();
