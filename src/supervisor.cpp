@@ -245,34 +245,42 @@ void WorkerGroup::stop_all() {
   }
 }
 
+// What join() has heard of each rank.
+struct WorkerGroup::Ledger {
+  explicit Ledger(std::size_t procs)
+      : epochs_done(procs, 0), failure(procs), last_failure(procs), last_failure_epoch(procs, -1) {
+    for (auto& f : failure) f.kind = 0;
+  }
+  std::vector<int> epochs_done;
+  std::vector<WorkerReport> failure;  // kind 0: none reported
+  std::vector<std::string> last_failure;  // how each rank failed last, and in which epoch
+  std::vector<int> last_failure_epoch;
+};
+
+void WorkerGroup::drain(Ledger& ledger, const std::function<void(const WorkerReport&)>& on_report) {
+  WorkerReport report;
+  while (try_read_report(read_fd_, report)) {
+    if (report.rank < 0 || std::size_t(report.rank) >= pids_.size()) continue;
+    if (report.kind == WorkerReport::kEpoch) {
+      ledger.epochs_done[report.rank] = report.epoch;
+      on_report(report);
+    } else {
+      ledger.failure[report.rank] = report;
+    }
+  }
+}
+
 void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report,
                        const std::function<void(const RestartNotice&)>& on_restart,
                        const std::function<void()>& on_tick) {
   const std::size_t procs = pids_.size();
-  std::vector<int> epochs_done(procs, 0);
-  std::vector<WorkerReport> failure(procs);  // kind 0: none reported
-  std::vector<std::string> last_failure(procs);  // how each rank failed last, and in which epoch
-  std::vector<int> last_failure_epoch(procs, -1);
-  for (auto& f : failure) f.kind = 0;
-  const auto drain = [&] {
-    WorkerReport report;
-    while (try_read_report(read_fd_, report)) {
-      if (report.rank < 0 || std::size_t(report.rank) >= procs) continue;
-      if (report.kind == WorkerReport::kEpoch) {
-        epochs_done[report.rank] = report.epoch;
-        on_report(report);
-      } else {
-        failure[report.rank] = report;
-      }
-    }
-  };
-
+  Ledger ledger(procs);
   std::size_t finished = 0;
   while (finished < procs) {
     pollfd p{read_fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, poll_interval_ms_);
     if (ready < 0 && errno != EINTR) throw Error(system_error_text("poll", errno));
-    drain();
+    drain(ledger, on_report);
     if (on_tick) on_tick();
     if (stop_early_) {
       stop_all();
@@ -293,41 +301,47 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
         ++finished;
         continue;
       }
-      drain();  // a failing worker reports before it exits
-      std::string how = r > 0 ? describe_wait_status(status) : "an unknown status";
-      const WorkerReport& reported = failure[rank];
-      if (reported.kind != 0) {
-        how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
-      }
-      const bool fatal = reported.kind == WorkerReport::kFatal;
-      // The same exception in the same epoch after a restart is no transient fault: a
-      // replacement would only fail again. (A signal may come from outside, as the OOM killer's
-      // does: those are retried up to the bound.)
-      const bool threw = reported.kind == WorkerReport::kFailure;
-      const bool repeated = threw && how == last_failure[rank] && epochs_done[rank] == last_failure_epoch[rank];
-      last_failure[rank] = threw ? how : std::string();
-      last_failure_epoch[rank] = epochs_done[rank];
-      failure[rank].kind = 0;
-      if (!fatal && !repeated && restarts_ < max_restarts_) {
-        ++restarts_;
-        const WorkerStart start{int(rank), epochs_done[rank], incarnations_[rank] + 1};
-        spawn(start);
-        if (on_restart) on_restart({int(rank), how, start.first_epoch, restarts_, max_restarts_});
-        continue;
-      }
-      stop_all();
-      drain();
-      std::string message = fmt::format("worker rank {} failed in epoch {} ({})", rank,
-                                        epochs_done[rank] + 1, how);
-      if (repeated) {
-        message += "; it failed the same way in the same epoch after a restart, so it is not restarted again";
-      } else if (!fatal) {
-        message += fmt::format("; {} of {} restarts used (--max-restarts)", restarts_, max_restarts_);
-      }
-      throw Error(message);
+      drain(ledger, on_report);  // a failing worker reports before it exits
+      replace_or_stop(rank, r > 0 ? describe_wait_status(status) : "an unknown status", ledger,
+                      on_report, on_restart);
     }
   }
-  drain();
+  drain(ledger, on_report);
+}
+
+void WorkerGroup::replace_or_stop(std::size_t rank, std::string how, Ledger& ledger,
+                                  const std::function<void(const WorkerReport&)>& on_report,
+                                  const std::function<void(const RestartNotice&)>& on_restart) {
+  const WorkerReport& reported = ledger.failure[rank];
+  if (reported.kind != 0) {
+    how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
+  }
+  const bool fatal = reported.kind == WorkerReport::kFatal;
+  // The same exception in the same epoch after a restart is no transient fault: a
+  // replacement would only fail again. (A signal may come from outside, as the OOM killer's
+  // does: those are retried up to the bound.)
+  const bool threw = reported.kind == WorkerReport::kFailure;
+  const int epochs_done = ledger.epochs_done[rank];
+  const bool repeated = threw && how == ledger.last_failure[rank] && epochs_done == ledger.last_failure_epoch[rank];
+  ledger.last_failure[rank] = threw ? how : std::string();
+  ledger.last_failure_epoch[rank] = epochs_done;
+  ledger.failure[rank].kind = 0;
+  if (!fatal && !repeated && restarts_ < max_restarts_) {
+    ++restarts_;
+    const WorkerStart start{int(rank), epochs_done, incarnations_[rank] + 1};
+    spawn(start);
+    if (on_restart) on_restart({int(rank), how, start.first_epoch, restarts_, max_restarts_});
+    return;
+  }
+  stop_all();
+  drain(ledger, on_report);
+  std::string message = fmt::format("worker rank {} failed in epoch {} ({})", rank, epochs_done + 1, how);
+  if (repeated) {
+    message += "; it failed the same way in the same epoch after a restart, so it is not restarted again";
+  } else if (!fatal) {
+    message += fmt::format("; {} of {} restarts used (--max-restarts)", restarts_, max_restarts_);
+  }
+  throw Error(message);
 }
 
 }  // namespace hogwild

@@ -133,8 +133,16 @@ class WorkerGroup {
   int restarts() const { return restarts_; }
 
  private:
+  struct Ledger;
   void spawn(const WorkerStart& start);
   void forget(std::size_t rank);  // after reaping it
+  // Reads every report waiting: epochs go to `on_report`, failures into the ledger.
+  void drain(Ledger& ledger, const std::function<void(const WorkerReport&)>& on_report);
+  // Rank `rank` exited, failing (`how`): a replacement at its unfinished epoch, or, past the
+  // bound or for a failure a replacement would repeat, every worker stopped and Error thrown.
+  void replace_or_stop(std::size_t rank, std::string how, Ledger& ledger,
+                       const std::function<void(const WorkerReport&)>& on_report,
+                       const std::function<void(const RestartNotice&)>& on_restart);
 
   void stop_all();
   StopSignals stop_signals_;

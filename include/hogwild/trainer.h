@@ -1,6 +1,6 @@
 // The training step, one rank's epochs, and evaluation. Knows nothing of processes or
 // shared memory: it trains whatever parameters the model holds, which is what lets the
-// same code serve Hogwild workers now and an MPI mode later.
+// same code serve the forked Hogwild workers and a rank of --sync grads.
 #pragma once
 
 #include <functional>
