@@ -31,7 +31,7 @@ for patch in "${patches[@]}"; do
     failed=$(grep -cE '^\s+[0-9]+ - ' "$log" || true)
     echo "caught      $(basename "$patch"): $failed test(s) failed"
     grep -E '^\s+[0-9]+ - ' "$log" | sed 's/^\s*/              /'
-    grep -E 'ERROR: CHECK|FATAL ERROR|MESSAGE' "$log" | head -n 6 | sed 's/^.*tests\//              /'
+    grep -E 'ERROR: CHECK|FATAL ERROR|MESSAGE' "$log" | head -n 6 | sed 's/^.*tests\//              /' || true
   fi
   rm -f "$log"
   git apply -R "$patch"
