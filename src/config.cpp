@@ -61,6 +61,8 @@ const std::vector<Field>& fields() {
        &Config::drop_last},
       {"max_restarts", "replace a failed worker at most this many times in a run",
        &Config::max_restarts},
+      {"stall_timeout", "seconds a worker may go without starting a step (stopped, deadlocked) "
+       "before it is killed and replaced like a failed one; 0: never", &Config::stall_timeout},
       {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
        "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
        "--procs 1)", &Config::sync},
@@ -272,6 +274,9 @@ void validate(const Config& c) {
   }
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
+  }
+  if (!(c.stall_timeout >= 0 && c.stall_timeout <= 1e6)) {
+    fail("stall_timeout", fmt::format("{}", c.stall_timeout), "must be between 0 (never) and 1000000 seconds");
   }
   if (c.train_limit < 0) {
     fail("train_limit", std::to_string(c.train_limit), "must be 0 (all) or greater");

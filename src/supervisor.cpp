@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 namespace hogwild {
@@ -102,6 +103,23 @@ void ReportChannel::send(const WorkerReport& report) {
   if (n != ssize_t(sizeof report)) throw Error(system_error_text("sending a worker report", errno));
 }
 
+std::string process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto paren = line.rfind(") ");  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos || paren + 2 >= line.size()) return "in an unknown state";
+  const char state = line[paren + 2];
+  const char* what = state == 'R' ? "running"
+                     : state == 'S' ? "sleeping"
+                     : state == 'D' ? "waiting on I/O"
+                     : state == 'T' ? "stopped"
+                     : state == 't' ? "stopped by a debugger"
+                     : state == 'Z' ? "a zombie"
+                                    : "in state";
+  return fmt::format("{} ({})", what, state);
+}
+
 std::string signal_name(int sig) {
   const char* name = ::sigabbrev_np(sig);
   return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
@@ -130,6 +148,9 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
 
   pids_.assign(procs, -1);
   incarnations_.assign(procs, 0);
+  progress_seen_.assign(procs, std::nullopt);
+  progress_since_.assign(procs, std::chrono::steady_clock::now());
+  stalled_.assign(procs, "");
   g_worker_count = procs;
   try {
     for (int rank = 0; rank < procs; ++rank) spawn({rank, 0, 0});
@@ -196,6 +217,8 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   }
   pids_[start.rank] = pid;
   incarnations_[start.rank] = start.incarnation;
+  progress_seen_[start.rank] = std::nullopt;  // a new process: its start-up counts from now
+  progress_since_[start.rank] = std::chrono::steady_clock::now();
   g_worker_pids[start.rank] = pid;
 }
 
@@ -245,6 +268,30 @@ void WorkerGroup::stop_all() {
   }
 }
 
+void WorkerGroup::watch_progress(std::function<std::optional<int64_t>(int)> progress, double seconds) {
+  progress_ = std::move(progress);
+  stall_seconds_ = seconds;
+}
+
+void WorkerGroup::kill_stalled() {
+  if (!progress_ || stall_seconds_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
+    if (pids_[rank] <= 0 || !stalled_[rank].empty()) continue;
+    const std::optional<int64_t> progress = progress_(int(rank));
+    // Moving, or waiting by design: the clock starts again.
+    if (!progress || progress != progress_seen_[rank]) {
+      progress_seen_[rank] = progress;
+      progress_since_[rank] = now;
+      continue;
+    }
+    const double idle = std::chrono::duration<double>(now - progress_since_[rank]).count();
+    if (idle < stall_seconds_) continue;
+    stalled_[rank] = fmt::format("stalled: no step for {:.0f} s; it was {}", idle, process_state(pids_[rank]));
+    ::kill(pids_[rank], SIGKILL);  // reaped and replaced (or not) as any failed worker
+  }
+}
+
 // What join() has heard of each rank.
 struct WorkerGroup::Ledger {
   explicit Ledger(std::size_t procs)
@@ -290,6 +337,7 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
       stop_all();
       StopSignals::throw_if_received("; workers stopped");
     }
+    kill_stalled();
     for (std::size_t rank = 0; rank < procs; ++rank) {
       pid_t& pid = pids_[rank];
       if (pid <= 0) continue;
@@ -312,6 +360,10 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
 void WorkerGroup::replace_or_stop(std::size_t rank, std::string how, Ledger& ledger,
                                   const std::function<void(const WorkerReport&)>& on_report,
                                   const std::function<void(const RestartNotice&)>& on_restart) {
+  if (!stalled_[rank].empty()) {  // killed here, for a stall: that is the story, not the signal
+    how = stalled_[rank];
+    stalled_[rank].clear();
+  }
   const WorkerReport& reported = ledger.failure[rank];
   if (reported.kind != 0) {
     how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));

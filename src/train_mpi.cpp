@@ -55,6 +55,17 @@ void train_as_mpi_node(PreparedRun& run) {
                         int(run.config.max_restarts));
     // steps:S: the step counters are watched for the next average (a step takes 10+ ms).
     if (run.plan.mode == SyncPlan::Mode::kSteps) workers.set_poll_interval_ms(5);
+    const WorkerControl* control = run.setup.control;
+    const NodeSync* node = sync.get();
+    workers.watch_progress(
+        [control, node](int rank) -> std::optional<int64_t> {
+          // --sync epoch: a worker that has finished an epoch waits at the gate for the average.
+          if (control->gated && node->epochs_reported(rank) > control->released_epoch.load(std::memory_order_acquire)) {
+            return std::nullopt;
+          }
+          return control->steps[rank].value.load(std::memory_order_relaxed);
+        },
+        run.config.stall_timeout);
     workers.join(
         [&](const WorkerReport& report) {
           sync->worker_epoch(report.rank, report.epoch, Totals{report.samples, report.correct, report.loss_sum},

@@ -20,6 +20,10 @@ void train_on_one_machine(PreparedRun& run) {
   run.boundaries.follow_steps(run.setup.control, run.setup.steps_per_epoch);
   WorkerGroup workers(int(run.config.procs), worker_body(run.setup, run.model, run.train, run.partition),
                       int(run.config.max_restarts));
+  const WorkerControl* control = run.setup.control;
+  workers.watch_progress(
+      [control](int rank) -> std::optional<int64_t> { return control->steps[rank].value.load(std::memory_order_relaxed); },
+      run.config.stall_timeout);
   workers.join(
       [&](const WorkerReport& report) {
         run.progress.clear();  // the epoch line (and what follows it) starts clean

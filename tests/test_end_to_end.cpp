@@ -236,6 +236,7 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--save-model", dir.file("no/such/dir/m.pt")}, "--save-model"},
       {{"--checkpoint-every", "2"}, "needs a file to save to: add --save-model PATH"},
       {{"--max-restarts", "-1"}, "invalid max_restarts = -1"},
+      {{"--stall-timeout", "-1"}, "invalid stall_timeout = -1: must be between 0 (never) and 1000000 seconds"},
       {{"--metrics-out", dir.path(), "--train-limit", "256"}, ": is a directory; give a file name"},
       {{"--save-model", "-"}, "invalid save_model = '-': the model is binary"},
       {{"--data-dir", dir.file("small")}, "train-images-idx3-ubyte: images are 20x20, the network needs 28x28"},
@@ -279,6 +280,29 @@ TEST_CASE("a worker killed mid-run is replaced, training completes and the resta
   int rank1_epochs = 0;
   for (const auto& e : doc["epochs"]) rank1_epochs += e["rank"] == 1;
   CHECK(rank1_epochs == 3);  // the lost epoch was trained again
+  CHECK_FALSE(run.orphans);
+  CHECK(left_in_shm(run.pid).empty());
+}
+
+TEST_CASE("a worker stopped with SIGSTOP is noticed after --stall-timeout, killed and replaced") {
+  TempDir dir;
+  const std::string metrics = dir.file("metrics.json");
+  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
+                                       "--stall-timeout", "2", "--metrics-out", metrics});
+  REQUIRE(wait_for_output(started, "epoch 1/3  rank 1"));
+  const std::vector<int> workers = hogwild::testing::children_of(started.pid);
+  REQUIRE(workers.size() == 2);
+  ::kill(workers[1], SIGSTOP);  // rank 1: the second worker forked
+  const Outcome run = finish(started);
+  INFO("stdout: " << run.out);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto said = run.out.find("rank 1 failed (stalled: no step for ");
+  REQUIRE(said != std::string::npos);
+  CHECK(run.out.find(" s; it was stopped (T)); restarting it at epoch 2 (restart 1 of 3)", said) != std::string::npos);
+  CHECK(run.out.find("restarts: 1") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(metrics));
+  CHECK(doc["restarts"] == 1);
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());
 }

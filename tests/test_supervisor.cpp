@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <new>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -255,4 +259,98 @@ TEST_CASE("a reaped worker's pid is no longer one a second Ctrl-C would kill") {
   });
   CHECK(workers.pids()[0] == -1);
   CHECK(killable == std::vector<pid_t>{second});
+}
+
+namespace {
+
+// Step counters the workers and the parent share, as the control block's are.
+struct SharedCounters {
+  SharedCounters() {
+    void* memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(memory != MAP_FAILED);
+    counts = static_cast<std::atomic<int64_t>*>(memory);
+    for (int i = 0; i < 4; ++i) new (&counts[i]) std::atomic<int64_t>(0);
+  }
+  ~SharedCounters() { ::munmap(counts, 4096); }
+  std::atomic<int64_t>* counts;
+};
+
+}  // namespace
+
+TEST_CASE("a worker that stops making steps is killed, named as stalled with its state, and replaced") {
+  SharedCounters steps;
+  // Rank 1's first incarnation makes a few steps and stops itself (as kill -STOP would); every
+  // other worker steps for 1.5 s and reports its epoch. Rank 0 also sits 2 s in a wait the
+  // probe marks as by design (an epoch gate): that is no stall.
+  WorkerGroup workers(2, [&](const WorkerStart& start, ReportChannel& channel) {
+    std::atomic<int64_t>& mine = steps.counts[start.rank];
+    if (start.rank == 1 && start.incarnation == 0) {
+      for (int i = 0; i < 5; ++i) mine.fetch_add(1);
+      ::raise(SIGSTOP);
+    }
+    if (start.rank == 0) {
+      mine.store(-1);  // "at the gate"
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      mine.store(0);
+    }
+    for (int i = 0; i < 150; ++i) {
+      mine.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    WorkerReport report;
+    report.rank = start.rank;
+    report.epoch = 1;
+    channel.send(report);
+  }, /*max_restarts=*/1);
+  workers.watch_progress(
+      [&](int rank) -> std::optional<int64_t> {
+        const int64_t value = steps.counts[rank].load();
+        if (value < 0) return std::nullopt;
+        return value;
+      },
+      /*seconds=*/0.5);
+  std::vector<RestartNotice> restarts;
+  int reports = 0;
+  workers.join([&](const WorkerReport&) { ++reports; },
+               [&](const RestartNotice& notice) { restarts.push_back(notice); });
+  CHECK(reports == 2);
+  REQUIRE(restarts.size() == 1);
+  CHECK(restarts[0].rank == 1);
+  CHECK(restarts[0].how.find("stalled: no step for ") == 0);
+  CHECK(restarts[0].how.find("; it was stopped (T)") != std::string::npos);
+  CHECK(workers.restarts() == 1);
+}
+
+TEST_CASE("without a watch, or once it is off, a slow worker is left alone") {
+  for (const double seconds : {0.0, 30.0}) {
+    CAPTURE(seconds);
+    SharedCounters steps;
+    WorkerGroup workers(1, [&](const WorkerStart&, ReportChannel& channel) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));  // no step at all meanwhile
+      WorkerReport report;
+      report.epoch = 1;
+      channel.send(report);
+    });
+    workers.watch_progress([&](int rank) -> std::optional<int64_t> { return steps.counts[rank].load(); }, seconds);
+    int reports = 0;
+    workers.join([&](const WorkerReport&) { ++reports; },
+                 [&](const RestartNotice&) { FAIL("no worker should be replaced"); });
+    CHECK(reports == 1);
+  }
+}
+
+TEST_CASE("a process's state, as the kernel gives it") {
+  CHECK(process_state(::getpid()) == "running (R)");
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::raise(SIGSTOP);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(hogwild::testing::wait_child(child, &status, std::chrono::seconds(10), WUNTRACED));
+  CHECK(process_state(child) == "stopped (T)");
+  ::kill(child, SIGKILL);
+  REQUIRE(hogwild::testing::wait_child(child, &status));
+  CHECK(process_state(child) == "in an unknown state");  // gone
 }

@@ -27,6 +27,7 @@ struct Config {
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
+  double stall_timeout = 120;     // seconds a worker may go without a step before it is replaced; 0: never
   std::string sync = "epoch";     // under mpirun: epoch | steps:S | grads (sync.h)
   bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
   std::string save_model;         // save the trained parameters here; empty: don't

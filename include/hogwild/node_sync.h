@@ -53,6 +53,8 @@ class NodeSync {
   // holds the same final model; then every rank's checksum of it is gathered to rank 0.
   void finish();
 
+  // Epochs local worker `rank` has reported finished.
+  int64_t epochs_reported(int rank) const { return reported_[std::size_t(rank)]; }
   int64_t averages() const { return averages_; }
   std::size_t bytes_per_average() const { return count_ * sizeof(float); }
   // Rank 0, after finish(): each rank's checksum of its final parameters.

@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,6 +127,14 @@ class WorkerGroup {
   // How long join() waits for a report before it checks the workers and ticks (100 ms).
   void set_poll_interval_ms(int ms) { poll_interval_ms_ = ms; }
 
+  // The stall watch: `progress(rank)` is a count that grows while the worker trains (its
+  // steps), or nullopt while it waits by design (at an epoch gate). A worker whose count has
+  // not moved for `seconds` (a replacement's start-up included) is killed with SIGKILL and
+  // handled as a failed worker: replaced at its unfinished epoch within --max-restarts, its
+  // failure told as "stalled: no step for N s; it was stopped (T)" with the state the kernel
+  // gives it. 0 seconds: no watch.
+  void watch_progress(std::function<std::optional<int64_t>(int rank)> progress, double seconds);
+
   // Called from join()'s callbacks: stop every worker (SIGTERM) once the callback returns
   // and make join() return normally, as when they all finish.
   void stop_early() { stop_early_ = true; }
@@ -153,6 +163,13 @@ class WorkerGroup {
   int poll_interval_ms_ = 100;
   std::vector<pid_t> pids_;  // by rank; -1 once reaped
   std::vector<int> incarnations_;
+  // The stall watch, by rank: the progress last seen, since when, and a stalled worker's story.
+  void kill_stalled();
+  std::function<std::optional<int64_t>(int)> progress_;
+  double stall_seconds_ = 0;
+  std::vector<std::optional<int64_t>> progress_seen_;
+  std::vector<std::chrono::steady_clock::time_point> progress_since_;
+  std::vector<std::string> stalled_;
   int read_fd_ = -1;
   int write_fd_ = -1;  // kept for replacements
 };
@@ -162,6 +179,9 @@ std::vector<pid_t> pids_killed_on_second_signal();
 
 // "exit code 3" / "signal 9 (SIGKILL)" for a waitpid status.
 std::string describe_wait_status(int status);
+
+// "stopped (T)", "sleeping (S)", "running (R)": a process's state as /proc/PID/stat gives it.
+std::string process_state(pid_t pid);
 
 // "SIGINT" for SIGINT.
 std::string signal_name(int signal);
