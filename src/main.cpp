@@ -7,6 +7,7 @@
 
 #include "hogwild/config.h"
 #include "hogwild/error.h"
+#include "hogwild/mpi_job.h"
 #include "hogwild/mpi_world.h"
 #include "hogwild/output_file.h"
 #include "hogwild/recipe.h"
@@ -18,24 +19,34 @@ int main(int argc, char** argv) {
   hogwild::MpiWorld world(&argc, &argv);  // first: MPI_Init may take its own arguments out
   const bool rank_zero = world.rank() == 0;
   const std::string who = world.who();
-  bool every_rank_agrees = true;  // errors until the run starts are every rank's alike
+  hogwild::Config config;
+  std::string help;
+  auto action = hogwild::Action::kTrain;
+  std::string bad_input;  // this rank's flags or config file, when they are wrong
   try {
-    hogwild::Config config;
-    std::string help;
-    const auto action = hogwild::parse_command_line(argc, argv, config, &help);
-    if (action == hogwild::Action::kHelp) {
-      if (rank_zero) fmt::print("{}", help);
+    action = hogwild::parse_command_line(argc, argv, config, &help);
+    if (action != hogwild::Action::kHelp) {
+      hogwild::validate(config);
+      hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
+    }
+  } catch (const hogwild::InputError& e) {
+    bad_input = hogwild::first_line(e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
+    return 1;
+  }
+  // Under mpirun a rank that cannot start stops them all, told once by rank 0.
+  if (std::string message; hogwild::any_rank_bad_input(world, bad_input, &message)) {
+    if (rank_zero) fmt::print(stderr, "{}: error: {}\n", who, message);
+    world.finalize_on_exit();
+    return 2;
+  }
+  try {
+    if (action == hogwild::Action::kHelp || action == hogwild::Action::kPrintConfig) {
+      if (rank_zero) fmt::print("{}", action == hogwild::Action::kHelp ? help : hogwild::config_json(config));
       world.finalize_on_exit();
       return 0;
     }
-    hogwild::validate(config);
-    hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
-    if (action == hogwild::Action::kPrintConfig) {
-      if (rank_zero) fmt::print("{}", hogwild::config_json(config));
-      world.finalize_on_exit();
-      return 0;
-    }
-    every_rank_agrees = false;
     std::FILE* discard = rank_zero ? nullptr : std::fopen("/dev/null", "w");
     // With the JSON on standard output (--metrics-out -), what people read goes to stderr.
     std::FILE* out = discard ? discard : hogwild::names_stdout(config.metrics_out) ? stderr : stdout;
@@ -50,8 +61,10 @@ int main(int argc, char** argv) {
     world.finalize_on_exit();  // every rank stops here together
     return 2;
   } catch (const hogwild::InputError& e) {
-    if (every_rank_agrees || dynamic_cast<const hogwild::JobInputError*>(&e)) world.finalize_on_exit();
-    if (rank_zero || !every_rank_agrees) fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
+    // The ranks' disagreement stops them all together; another bad input (a rank's data) is
+    // its own, and its exit without MPI_Finalize makes mpirun end the job.
+    if (dynamic_cast<const hogwild::JobInputError*>(&e)) world.finalize_on_exit();
+    fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));

@@ -57,6 +57,22 @@ std::optional<std::string> first_disagreement(const std::vector<std::vector<std:
   return std::nullopt;
 }
 
+std::optional<std::string> first_bad_input(const std::vector<std::string>& by_rank) {
+  for (std::size_t r = 0; r < by_rank.size(); ++r) {
+    if (by_rank[r].empty()) continue;
+    return r == 0 ? by_rank[r] : fmt::format("MPI rank {}: {}", r, by_rank[r]);
+  }
+  return std::nullopt;
+}
+
+bool any_rank_bad_input(MpiWorld& world, const std::string& mine, std::string* message) {
+  const std::optional<std::string> line = first_bad_input(world.gather_strings(mine));  // rank 0's view
+  int32_t bad = line ? 1 : 0;
+  world.broadcast(&bad, sizeof bad);
+  if (line && message != nullptr) *message = *line;
+  return bad != 0;
+}
+
 void check_ranks_agree(MpiWorld& world, const std::vector<std::string>& fingerprint) {
   std::optional<std::string> problem;
   if (const std::vector<std::string> all = world.gather_strings(join_lines(fingerprint)); !all.empty()) {

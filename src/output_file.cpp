@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 
@@ -169,6 +170,12 @@ void OutputFile::write(std::string_view bytes) const {
     ::unlink(temporary.c_str());
     throw failed(code);
   }
+}
+
+bool same_file(const OutputFile& a, const OutputFile& b) {
+  if (a.kind() != OutputFile::Kind::kReplace || b.kind() != OutputFile::Kind::kReplace) return false;
+  std::error_code ignored;
+  return std::filesystem::weakly_canonical(a.target(), ignored) == std::filesystem::weakly_canonical(b.target(), ignored);
 }
 
 }  // namespace hogwild

@@ -79,6 +79,22 @@ void print_plan(const RunRecord& run, const SyncPlan& plan, const MpiWorld& worl
   }
 }
 
+// Each output file can be written, and no two are one file (the JSON would replace the model).
+void check_output_files(const Config& config) {
+  if (config.metrics_out.empty() || config.save_model.empty()) {
+    if (!config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
+    if (!config.save_model.empty()) OutputFile(config.save_model, "--save-model");
+    return;
+  }
+  const OutputFile metrics(config.metrics_out, "--metrics-out");
+  const OutputFile model(config.save_model, "--save-model");
+  if (same_file(metrics, model)) {
+    throw InputError(fmt::format("--metrics-out {} and --save-model {} are the same file: the metrics "
+                                 "would replace the model; give two files",
+                                 config.metrics_out, config.save_model));
+  }
+}
+
 // "training data = 60000 images, checksum ...": what every MPI rank must agree on.
 std::string data_fingerprint(const char* name, const Dataset& data) {
   const uint64_t sum = checksum(data.images.data_ptr<float>(), std::size_t(data.images.numel()) * sizeof(float)) ^
@@ -203,9 +219,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
 
   RunRecord run = describe_run(config, world);
   print_plan(run, plan, world, out);
-  // Fail now, not after an hour of training, when an output file cannot be written.
-  if (writer && !config.metrics_out.empty()) OutputFile(config.metrics_out, "--metrics-out");
-  if (writer && !config.save_model.empty()) OutputFile(config.save_model, "--save-model");
+  if (writer) check_output_files(config);  // now, not after an hour of training
   const StopSignals stop_signals;  // Ctrl-C from here: finish the step at hand, then stop
   const Data data = load_data(config, world);
   run.train_size = data.train.size();

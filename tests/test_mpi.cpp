@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -249,6 +250,23 @@ TEST_CASE("ranks that disagree stop before training: one line from rank 0, exit 
   CHECK(count(data.err, "hogwild_train") == 1);
   CHECK(data.err.find("hogwild_train: error: MPI rank 1 disagrees with rank 0: training data = 4000 images, checksum") !=
         std::string::npos);
+
+  // A bad flag or config file on one rank alone (an MPMD launch): every rank stops at once,
+  // rank 1's message told once by rank 0, instead of rank 0 waiting for rank 1 for ever.
+  std::ofstream(dir.file("unknown.toml")) << "procs = 2\nlearning_rate = 0.1\n";
+  for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--procs 0", "hogwild_train: error: MPI rank 1: invalid procs = 0"},
+           {"--config " + dir.file("unknown.toml"), "hogwild_train: error: MPI rank 1: config file"}}) {
+    CAPTURE(bad);
+    const auto started = std::chrono::steady_clock::now();
+    const Job job = run_job(dir, base + " -np 1 " + train("") + " : -np 1 " + std::string(HOGWILD_TRAIN_BIN) + " " + bad);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    INFO("stderr: " << job.err);
+    CHECK(job.exit_code == 2);
+    CHECK(seconds < 10);
+    CHECK(count(job.err, "hogwild_train") == 1);
+    CHECK(job.err.find(message) != std::string::npos);
+  }
 
   // A bad flag is every rank's error, told once.
   const Job flag = run_job(dir, mpirun(2) + train("--procs 0"));

@@ -54,6 +54,19 @@ TEST_CASE("ranks that disagree: the first rank and the first line that differ, a
             .find("x = 1 there, (nothing) on rank 0") != std::string::npos);
 }
 
+TEST_CASE("bad input on some ranks: rank 0's own message, else the first wrong rank's, named") {
+  CHECK_FALSE(first_bad_input({"", "", ""}).has_value());
+  CHECK_FALSE(first_bad_input({}).has_value());
+  CHECK(first_bad_input({"invalid procs = 0", "invalid procs = 0"}) == "invalid procs = 0");
+  CHECK(first_bad_input({"", "", "unknown key 'x'", "invalid procs = 0"}) == "MPI rank 2: unknown key 'x'");
+  MpiWorld world(nullptr, nullptr);  // one rank: its own message, as without MPI
+  std::string message;
+  CHECK_FALSE(any_rank_bad_input(world, "", &message));
+  CHECK(message.empty());
+  CHECK(any_rank_bad_input(world, "invalid epochs = 0", &message));
+  CHECK(message == "invalid epochs = 0");
+}
+
 TEST_CASE("without mpirun the one rank agrees with itself") {
   MpiWorld world(nullptr, nullptr);
   REQUIRE_FALSE(world.active());

@@ -21,6 +21,7 @@
 using hogwild::Error;
 using hogwild::InputError;
 using hogwild::OutputFile;
+using hogwild::same_file;
 using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
 namespace fs = std::filesystem;
@@ -111,6 +112,22 @@ TEST_CASE("a directory, a missing directory and a socket are refused before anyt
         "--save-model " + socket_path + ": not a regular file, FIFO or character device; give a file name");
   ::close(sock);
   CHECK(fs::is_socket(socket_path));  // refused, not replaced
+}
+
+TEST_CASE("two outputs are one file when their paths, however written or linked, end at one file") {
+  TempDir dir;
+  fs::create_directory(dir.file("sub"));
+  fs::create_symlink(dir.file("m.json"), dir.file("link.json"));
+  const auto same = [](const std::string& a, const std::string& b) {
+    return same_file(OutputFile(a, "--metrics-out"), OutputFile(b, "--save-model"));
+  };
+  CHECK(same(dir.file("m.json"), dir.file("m.json")));
+  CHECK(same(dir.file("m.json"), dir.file("sub/../m.json")));
+  CHECK(same(dir.file("m.json"), dir.file("./m.json")));
+  CHECK(same(dir.file("link.json"), dir.file("m.json")));  // a dangling link to it, too
+  CHECK_FALSE(same(dir.file("m.json"), dir.file("model.pt")));
+  CHECK_FALSE(same(dir.file("m.json"), dir.file("sub/m.json")));
+  CHECK_FALSE(same("/dev/null", "/dev/null"));  // nothing to lose
 }
 
 TEST_CASE("a FIFO with a reader is written, not replaced, and one without a reader is an error") {

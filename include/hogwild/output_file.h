@@ -43,4 +43,9 @@ class OutputFile {
 // True for "-" and the names of standard output.
 bool names_stdout(const std::string& path);
 
+// True when two outputs would replace the same file (the same path however written, or
+// through a symlink): the second write would destroy the first. Devices and FIFOs (two
+// /dev/null) are not files to lose, and standard output is handled by its own rules.
+bool same_file(const OutputFile& a, const OutputFile& b);
+
 }  // namespace hogwild
