@@ -66,6 +66,9 @@ const std::vector<Field>& fields() {
       {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
        "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
        "--procs 1)", &Config::sync},
+      {"sync_timeout", "under mpirun, seconds a rank waits for the others in one collective "
+       "(an average, a gather) before it ends the whole job: a rank stopped, hung or gone; 0: never",
+       &Config::sync_timeout},
       {"reset_momentum", "under mpirun with --sync epoch, clear each worker's momentum buffer at "
        "every average (default: keep it)", &Config::reset_momentum},
       {"progress", "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
@@ -274,6 +277,9 @@ void validate(const Config& c) {
   }
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
+  }
+  if (!(c.sync_timeout >= 0 && c.sync_timeout <= 1e6)) {
+    fail("sync_timeout", fmt::format("{}", c.sync_timeout), "must be between 0 (never) and 1000000 seconds");
   }
   if (!(c.stall_timeout >= 0 && c.stall_timeout <= 1e6)) {
     fail("stall_timeout", fmt::format("{}", c.stall_timeout), "must be between 0 (never) and 1000000 seconds");

@@ -29,6 +29,7 @@ void check(int code, const char* what) {
 // signal here is mpirun ending the job: the rank says so at once, before its clean-up, as
 // mpirun kills it outright a second later.
 void wait_for(MPI_Request& request, const char* what, const MpiWorld& world) {
+  const auto started = Clock::now();
   for (int polls = 0;; ++polls) {
     int done = 0;
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
@@ -41,6 +42,15 @@ void wait_for(MPI_Request& request, const char* what, const MpiWorld& world) {
       fmt::print(stderr, "{}: {}\n", world.who(), message);
       std::fflush(stderr);
       throw Interrupted(sig, message, /*told=*/true);
+    }
+    if (const double waited = std::chrono::duration<double>(Clock::now() - started).count();
+        world.wait_limit() > 0 && waited > world.wait_limit()) {
+      std::fflush(stdout);
+      fmt::print(stderr, "{}: error: no answer from the other MPI ranks for {:.0f} s ({}; --sync-timeout "
+                 "{}): a rank is stopped, hung or unreachable; ending the job\n",
+                 world.who(), waited, what, world.wait_limit());
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, MpiWorld::kWaitLimitExit);  // mpirun ends every rank
     }
     if (polls > 200) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }

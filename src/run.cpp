@@ -221,6 +221,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   print_plan(run, plan, world, out);
   if (writer) check_output_files(config);  // now, not after an hour of training
   const StopSignals stop_signals;  // Ctrl-C from here: finish the step at hand, then stop
+  world.set_wait_limit(config.sync_timeout);
   const Data data = load_data(config, world);
   run.train_size = data.train.size();
   run.test_size = data.test.size();

@@ -239,6 +239,7 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--metrics-out", dir.file("out"), "--save-model", dir.file("./out"), "--train-limit", "256"},
        "--metrics-out " + dir.file("out") + " and --save-model " + dir.file("./out") +
            " are the same file: the metrics would replace the model; give two files"},
+      {{"--sync-timeout", "-1"}, "invalid sync_timeout = -1: must be between 0 (never) and 1000000 seconds"},
       {{"--stall-timeout", "-1"}, "invalid stall_timeout = -1: must be between 0 (never) and 1000000 seconds"},
       {{"--metrics-out", dir.path(), "--train-limit", "256"}, ": is a directory; give a file name"},
       {{"--save-model", "-"}, "invalid save_model = '-': the model is binary"},

@@ -221,6 +221,57 @@ echo "shm: [$(ls -A /dev/shm)]"
   CHECK(err.find("interrupted by SIGTERM while waiting for the other MPI ranks") != std::string::npos);
 }
 
+TEST_CASE("one rank stopped with SIGSTOP: the others end the job after --sync-timeout, leaving nothing") {
+  REQUIRE(have_mpirun());
+  if (::geteuid() != 0 || std::system("command -v unshare >/dev/null") != 0) {
+    skip("needs root and unshare(1)");
+    return;
+  }
+  TempDir dir;
+  const std::string marker = fmt::format("--seed {}", 5000 + ::getpid() % 1000);
+  // Rank 1's parent and its worker stopped after epoch 2: rank 0 waits at the next average.
+  const std::string script = fmt::format(R"SH(
+mount -t tmpfs tmpfs /dev/shm || exit 99
+{mpirun} {train} >out 2>err &
+job=$!
+for i in $(seq 600); do grep -q "epoch    2/1000" out && break; sleep 0.1; done
+stopped=0
+for p in $(pgrep -f -- "{marker}"); do
+  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 || continue
+  kill -STOP $p && stopped=$((stopped + 1))
+done
+start=$(date +%s%N); wait $job; code=$?; end=$(date +%s%N)
+echo "stopped $stopped; exit $code after $(( (end - start) / 1000000 )) ms"
+for i in $(seq 50); do
+  left=$(ps -eo stat=,args= | grep -- "{marker}" | grep -v -e grep -e '^Z' -e 'unshare' -e 'sh -c')
+  [ -z "$left" ] && break; sleep 0.1
+done
+echo "left: [$left]"
+echo "shm: [$(ls -A /dev/shm)]"
+)SH",
+      fmt::arg("mpirun", mpirun(2)), fmt::arg("train", train("--procs 1 --epochs 1000 --sync-timeout 5 " + marker)),
+      fmt::arg("marker", marker));
+  std::ofstream(dir.file("stop.sh")) << script;
+  const auto [code, text] = run_shell("cd " + dir.path() + " && unshare --mount --propagation private sh stop.sh 2>&1");
+  INFO("script: " << text);
+  INFO("stderr of the job: " << slurp(dir.file("err")));
+  REQUIRE(code == 0);
+  int stopped = 0, job_exit = -1, ms = -1;
+  const auto at = text.find("stopped ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(text.c_str() + at, "stopped %d; exit %d after %d ms", &stopped, &job_exit, &ms) == 3);
+  CHECK(stopped == 2);  // the rank's parent and its worker
+  CHECK(job_exit == 3);  // MpiWorld::kWaitLimitExit, through mpirun
+  CHECK(ms < 5000 + 10000);
+  CHECK(text.find("left: []") != std::string::npos);
+  CHECK(text.find("shm: []") != std::string::npos);
+  const std::string err = slurp(dir.file("err"));
+  const auto line = err.find("hogwild_train: error: no answer from the other MPI ranks for ");
+  REQUIRE(line != std::string::npos);
+  CHECK(err.find("; --sync-timeout 5): a rank is stopped, hung or unreachable; ending the job\n", line) !=
+        std::string::npos);
+}
+
 TEST_CASE("ranks that disagree stop before training: one line from rank 0, exit 2") {
   REQUIRE(have_mpirun());
   TempDir dir;

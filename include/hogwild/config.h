@@ -29,6 +29,7 @@ struct Config {
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
   double stall_timeout = 120;     // seconds a worker may go without a step before it is replaced; 0: never
   std::string sync = "epoch";     // under mpirun: epoch | steps:S | grads (sync.h)
+  double sync_timeout = 600;      // seconds an MPI collective may wait before the job is ended; 0: never
   bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never

@@ -47,6 +47,14 @@ class MpiWorld {
   // Rank 0 gets every rank's string; the others get none.
   std::vector<std::string> gather_strings(const std::string& mine);
 
+  // Exit code of a job ended by the wait limit (MPI_Abort's code, which mpirun passes on).
+  static constexpr int kWaitLimitExit = 3;
+  // Each collective waits at most `seconds` (0: for ever). Past it this rank prints one line
+  // (what it waited for, for how long, the hint) and ends the whole job with MPI_Abort, so
+  // that a stopped, hung or unreachable rank does not hold the others for ever (--sync-timeout).
+  void set_wait_limit(double seconds) { wait_limit_ = seconds; }
+  double wait_limit() const { return wait_limit_; }
+
   // Seconds this rank has spent in the collectives (waiting for the others included).
   double seconds_in_mpi() const { return seconds_in_mpi_; }
 
@@ -60,6 +68,7 @@ class MpiWorld {
   int size_ = 1;
   int local_size_ = 1;
   double seconds_in_mpi_ = 0;
+  double wait_limit_ = 0;
 };
 
 }  // namespace hogwild
