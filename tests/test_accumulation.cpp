@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -282,9 +282,11 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   REQUIRE(code == 0);
   REQUIRE(text.find("exit 0") != std::string::npos);
   // The worker killed had finished epoch 1: its replacement must start at epoch 2.
-  std::smatch match;
-  REQUIRE(std::regex_search(text, match, std::regex(R"(killed rank (\d): \d+)")));
-  const int64_t killed = std::stoll(match[1]);
+  const auto said = text.find("killed rank ");
+  REQUIRE(said != std::string::npos);
+  long long killed_rank = -1;
+  REQUIRE(std::sscanf(text.c_str() + said, "killed rank %lld:", &killed_rank) == 1);
+  const int64_t killed = killed_rank;
   const int64_t epoch = 1;  // 0-based: the epoch it had not finished
   CHECK(out.find(fmt::format("rank {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
                              killed)) != std::string::npos);
