@@ -278,11 +278,8 @@ void validate(const Config& c) {
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
   }
-  if (!(c.sync_timeout >= 0 && c.sync_timeout <= 1e6)) {
-    fail("sync_timeout", fmt::format("{}", c.sync_timeout), "must be between 0 (never) and 1000000 seconds");
-  }
-  if (!(c.stall_timeout >= 0 && c.stall_timeout <= 1e6)) {
-    fail("stall_timeout", fmt::format("{}", c.stall_timeout), "must be between 0 (never) and 1000000 seconds");
+  for (const auto& [key, seconds] : {std::pair{"sync_timeout", c.sync_timeout}, std::pair{"stall_timeout", c.stall_timeout}}) {
+    if (!(seconds >= 0 && seconds <= 1e6)) fail(key, fmt::format("{}", seconds), "must be between 0 (never) and 1000000 seconds");
   }
   if (c.train_limit < 0) {
     fail("train_limit", std::to_string(c.train_limit), "must be 0 (all) or greater");
