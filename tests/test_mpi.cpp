@@ -77,6 +77,37 @@ double relative_difference(const std::string& a_path, const std::string& b_path)
   return worst;
 }
 
+// Does `fault` to a running job as root, in a private /dev/shm (so that whatever the job
+// leaves there is seen): starts `job` (its command line holds `marker`), waits for its epoch
+// 2, collects rank 1's processes in $rank1 and runs `fault` (shell lines), then waits for the
+// job and prints "exit CODE after MS ms" (timed from the fault), "left: [...]" (the job's
+// processes still there after 5 s) and "shm: [...]". Returns (script's exit code, output).
+std::pair<int, std::string> fault_in_job(const TempDir& dir, const std::string& job, const std::string& marker,
+                                         const std::string& fault) {
+  const std::string script = fmt::format(R"SH(
+mount -t tmpfs tmpfs /dev/shm || exit 99
+{job} >out 2>err &
+job=$!
+for i in $(seq 600); do grep -q "epoch    2/1000" out && break; sleep 0.1; done
+rank1=""
+for p in $(pgrep -f -- "{marker}"); do
+  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1="$rank1 $p"
+done
+{fault}
+start=$(date +%s%N); wait $job; code=$?; end=$(date +%s%N)
+echo "exit $code after $(( (end - start) / 1000000 )) ms"
+for i in $(seq 50); do
+  left=$(ps -eo stat=,args= | grep -- "{marker}" | grep -v -e grep -e '^Z' -e 'unshare' -e 'sh -c')
+  [ -z "$left" ] && break; sleep 0.1
+done
+echo "left: [$left]"
+echo "shm: [$(ls -A /dev/shm)]"
+)SH",
+      fmt::arg("job", job), fmt::arg("marker", marker), fmt::arg("fault", fault));
+  std::ofstream(dir.file("fault.sh")) << script;
+  return run_shell("cd " + dir.path() + " && unshare --mount --propagation private sh fault.sh 2>&1");
+}
+
 }  // namespace
 
 TEST_CASE("mpirun --sync epoch, 2 ranks: rank 0 alone reports, the ranks agree bit for bit") {
@@ -181,31 +212,16 @@ TEST_CASE("kill -9 of one rank's parent ends the whole job within seconds, leavi
   }
   TempDir dir;
   const std::string marker = fmt::format("--seed {}", 4000 + ::getpid() % 1000);
-  const std::string script = fmt::format(R"SH(
-mount -t tmpfs tmpfs /dev/shm || exit 99
-{mpirun} {train} >out 2>err &
-job=$!
-for i in $(seq 600); do grep -q "epoch    2/1000" out && break; sleep 0.1; done
+  // Rank 1's parent (not its workers, whose parent is a hogwild_train too).
+  const auto [code, text] = fault_in_job(dir, mpirun(3) + train("--procs 2 --sync steps:10 --epochs 1000 " + marker),
+                                         marker, R"SH(
 victim=""
-for p in $(pgrep -f -- "{marker}"); do
-  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 || continue
-  [ "$(ps -o comm= -p "$(ps -o ppid= -p $p | tr -d ' ')")" = hogwild_train ] && continue
-  victim=$p
+for p in $rank1; do
+  [ "$(ps -o comm= -p "$(ps -o ppid= -p $p | tr -d ' ')")" = hogwild_train ] || victim=$p
 done
-[ -n "$victim" ] || {{ echo "no rank 1 parent found"; kill $job; exit 98; }}
-start=$(date +%s%N); kill -9 $victim; wait $job; code=$?; end=$(date +%s%N)
-echo "exit $code after $(( (end - start) / 1000000 )) ms"
-for i in $(seq 50); do
-  left=$(ps -eo stat=,args= | grep -- "{marker}" | grep -v -e grep -e '^Z' -e 'unshare' -e 'sh -c')
-  [ -z "$left" ] && break; sleep 0.1
-done
-echo "left: [$left]"
-echo "shm: [$(ls -A /dev/shm)]"
-)SH",
-      fmt::arg("mpirun", mpirun(3)), fmt::arg("train", train("--procs 2 --sync steps:10 --epochs 1000 " + marker)),
-      fmt::arg("marker", marker));
-  std::ofstream(dir.file("kill.sh")) << script;
-  const auto [code, text] = run_shell("cd " + dir.path() + " && unshare --mount --propagation private sh kill.sh 2>&1");
+[ -n "$victim" ] || { echo "no rank 1 parent found"; kill $job; exit 98; }
+kill -9 $victim
+)SH");
   INFO("script: " << text);
   INFO("stderr of the job: " << slurp(dir.file("err")));
   REQUIRE(code == 0);
@@ -230,36 +246,19 @@ TEST_CASE("one rank stopped with SIGSTOP: the others end the job after --sync-ti
   TempDir dir;
   const std::string marker = fmt::format("--seed {}", 5000 + ::getpid() % 1000);
   // Rank 1's parent and its worker stopped after epoch 2: rank 0 waits at the next average.
-  const std::string script = fmt::format(R"SH(
-mount -t tmpfs tmpfs /dev/shm || exit 99
-{mpirun} {train} >out 2>err &
-job=$!
-for i in $(seq 600); do grep -q "epoch    2/1000" out && break; sleep 0.1; done
+  const auto [code, text] = fault_in_job(dir, mpirun(2) + train("--procs 1 --epochs 1000 --sync-timeout 5 " + marker),
+                                         marker, R"SH(
 stopped=0
-for p in $(pgrep -f -- "{marker}"); do
-  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 || continue
-  kill -STOP $p && stopped=$((stopped + 1))
-done
-start=$(date +%s%N); wait $job; code=$?; end=$(date +%s%N)
-echo "stopped $stopped; exit $code after $(( (end - start) / 1000000 )) ms"
-for i in $(seq 50); do
-  left=$(ps -eo stat=,args= | grep -- "{marker}" | grep -v -e grep -e '^Z' -e 'unshare' -e 'sh -c')
-  [ -z "$left" ] && break; sleep 0.1
-done
-echo "left: [$left]"
-echo "shm: [$(ls -A /dev/shm)]"
-)SH",
-      fmt::arg("mpirun", mpirun(2)), fmt::arg("train", train("--procs 1 --epochs 1000 --sync-timeout 5 " + marker)),
-      fmt::arg("marker", marker));
-  std::ofstream(dir.file("stop.sh")) << script;
-  const auto [code, text] = run_shell("cd " + dir.path() + " && unshare --mount --propagation private sh stop.sh 2>&1");
+for p in $rank1; do kill -STOP $p && stopped=$((stopped + 1)); done
+echo "stopped $stopped"
+)SH");
   INFO("script: " << text);
   INFO("stderr of the job: " << slurp(dir.file("err")));
   REQUIRE(code == 0);
   int stopped = 0, job_exit = -1, ms = -1;
   const auto at = text.find("stopped ");
   REQUIRE(at != std::string::npos);
-  REQUIRE(std::sscanf(text.c_str() + at, "stopped %d; exit %d after %d ms", &stopped, &job_exit, &ms) == 3);
+  REQUIRE(std::sscanf(text.c_str() + at, "stopped %d\nexit %d after %d ms", &stopped, &job_exit, &ms) == 3);
   CHECK(stopped == 2);  // the rank's parent and its worker
   CHECK(job_exit == 3);  // MpiWorld::kWaitLimitExit, through mpirun
   CHECK(ms < 5000 + 10000);
