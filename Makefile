@@ -8,6 +8,9 @@ K ?= 2
 ARGS ?= --config configs/mnist.toml --procs 1
 HOSTFILE ?=
 MPIRUN_FLAGS ?=
+# make mpirun RESTARTS=N: through scripts/resumable.sh, which resumes a failed job from its
+# --save-model checkpoint at most N times (README "Long runs").
+RESTARTS ?=
 
 .PHONY: setup build test run mpirun sanitize fuzz check clean
 
@@ -25,8 +28,9 @@ test: build
 # own allocations are not instrumented; its leaks at exit are not ours to fix, so leak
 # detection is off. Left out: the benchmark tests (Makefile.bench builds in Release), and the MPI jobs that add no code
 # path of ours beyond the others but take a minute each under ASan (a killed rank, two
-# machines, a worker restart inside a rank, checkpoint and resume); `make test` runs them.
-SANITIZE_EXCLUDE = bench_quick|step_profile|kill -9 of one rank|two machines|worker dying inside a rank|checkpoints on rank 0
+# machines, a worker restart inside a rank, checkpoint and resume), and the two 15-epoch MNIST
+# runs of test_resume (Ctrl-C and resume, the launcher); `make test` runs them.
+SANITIZE_EXCLUDE = bench_quick|step_profile|kill -9 of one rank|two machines|worker dying inside a rank|checkpoints on rank 0|stopped by Ctrl-C after epoch 7|a 2-rank MNIST job
 sanitize: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOGWILD_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
@@ -46,7 +50,8 @@ run: build
 # OpenMPI refuses root without its two variables; more ranks than cores need --oversubscribe;
 # --bind-to none keeps a rank's forked workers from sharing the one core mpirun binds it to.
 mpirun: build
-	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to none \
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 $(if $(RESTARTS),scripts/resumable.sh --restarts $(RESTARTS)) \
+	  mpirun --oversubscribe --bind-to none \
 	  $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_FLAGS) -np $(K) $(abspath $(BUILD))/hogwild_train $(ARGS)
 
 clean:

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -25,32 +26,38 @@ namespace {
 
 using Member = std::variant<std::string Config::*, int64_t Config::*, double Config::*, bool Config::*>;
 
+// Whether a key defines the training (a checkpoint records it; --resume keeps it) or only how
+// this process runs it (threads, files, timeouts, what is printed).
+enum class Role { kRunsIt, kDefinesTraining };
+constexpr Role kTraining = Role::kDefinesTraining;
+
 struct Field {
   const char* key;
   const char* help;
   Member member;
+  Role role = Role::kRunsIt;
 };
 
 // The single table behind the TOML keys, the flags, --help and the printed configuration.
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = {
-      {"dataset", "mnist or fashion-mnist", &Config::dataset},
+      {"dataset", "mnist or fashion-mnist", &Config::dataset, kTraining},
       {"data_dir", "directory with the IDX files (raw or .gz); empty: <project>/data/<dataset>",
        &Config::data_dir},
-      {"procs", "worker processes", &Config::procs},
+      {"procs", "worker processes", &Config::procs, kTraining},
       {"threads", "intra-op threads per worker; 0: max(1, cores / procs)", &Config::threads},
-      {"epochs", "passes over the training set", &Config::epochs},
+      {"epochs", "passes over the training set", &Config::epochs, kTraining},
       {"recipe", "scaled (batch_size split over the workers) or seed (batch_size per worker)",
-       &Config::recipe},
+       &Config::recipe, kTraining},
       {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 256",
-       &Config::batch_size},
-      {"lr", "SGD learning rate; 0: the recipe's (scaled 0.03, seed 0.01)", &Config::lr},
+       &Config::batch_size, kTraining},
+      {"lr", "SGD learning rate; 0: the recipe's (scaled 0.03, seed 0.01)", &Config::lr, kTraining},
       {"lr_schedule", "cosine (lr decays over the epochs) or constant; empty: the recipe's "
-       "(scaled cosine, seed constant)", &Config::lr_schedule},
-      {"momentum", "SGD momentum, in [0, 1)", &Config::momentum},
+       "(scaled cosine, seed constant)", &Config::lr_schedule, kTraining},
+      {"momentum", "SGD momentum, in [0, 1)", &Config::momentum, kTraining},
       {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
-       &Config::seed},
-      {"train_limit", "use only the first N training images; 0: all", &Config::train_limit},
+       &Config::seed, kTraining},
+      {"train_limit", "use only the first N training images; 0: all", &Config::train_limit, kTraining},
       {"test_limit", "use only the first N test images; 0: all", &Config::test_limit},
       {"eval_batch_size", "batch size for evaluating the test set", &Config::eval_batch_size},
       {"eval_every_epoch", "evaluate on the test set whenever every rank has finished an epoch",
@@ -58,29 +65,32 @@ const std::vector<Field>& fields() {
       {"target_accuracy", "stop once the test accuracy (%) reaches this (evaluating every epoch); 0: never",
        &Config::target_accuracy},
       {"drop_last", "drop the tail so partitions are equal, instead of padding",
-       &Config::drop_last},
+       &Config::drop_last, kTraining},
       {"max_restarts", "replace a failed worker at most this many times in a run",
        &Config::max_restarts},
       {"stall_timeout", "seconds a worker may go without starting a step (stopped, deadlocked) "
        "before it is killed and replaced like a failed one; 0: never", &Config::stall_timeout},
       {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
        "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
-       "--procs 1)", &Config::sync},
+       "--procs 1)", &Config::sync, kTraining},
       {"sync_timeout", "under mpirun, seconds a rank waits for the others in one collective "
        "(an average, a gather) before it ends the whole job: a rank stopped, hung or gone; 0: never",
        &Config::sync_timeout},
       {"reset_momentum", "under mpirun with --sync epoch, clear each worker's momentum buffer at "
-       "every average (default: keep it)", &Config::reset_momentum},
+       "every average (default: keep it)", &Config::reset_momentum, kTraining},
       {"progress", "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
        "on or off", &Config::progress},
       {"precision", "arithmetic of the training step: fp32, bf16 (fp32 master weights) or auto "
-       "(bf16 only where the CPU has AMX)", &Config::precision},
+       "(bf16 only where the CPU has AMX)", &Config::precision, kTraining},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
       {"checkpoint_every", "also save them every E epochs of the slowest rank (needs --save-model)",
        &Config::checkpoint_every},
-      {"resume", "start from parameters saved by --save-model", &Config::resume},
+      {"resume", "continue the run checkpointed in this file (--save-model, --checkpoint-every) "
+       "from its last finished epoch; flags that define the training may be repeated, not changed",
+       &Config::resume},
+      {"init_from", "start a new run from the parameters saved in this file", &Config::init_from},
   };
   return table;
 }
@@ -105,30 +115,20 @@ std::string format_value(const Config& config, const Member& member) {
 
 }  // namespace
 
-void apply_toml_file(const std::string& path, Config& config) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw InputError(fmt::format("config file {}: not found or not a regular file", path));
-  }
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source().begin;
-    throw InputError(fmt::format("config file {}:{}:{}: {}", path, where.line, where.column,
-                                 e.description()));
-  }
+namespace {
+
+// Sets the fields named by `table`'s keys; `source` starts every message ("config file X").
+void apply_toml_table(const toml::table& table, const std::string& source, Config& config, bool given) {
   for (const auto& [key, node] : table) {
     const Field* field = nullptr;
     for (const Field& f : fields()) {
       if (key.str() == f.key) field = &f;
     }
     if (field == nullptr) {
-      throw InputError(fmt::format("config file {}: unknown key '{}' (see --help for the keys)",
-                                   path, key.str()));
+      throw InputError(fmt::format("{}: unknown key '{}' (see --help for the keys)", source, key.str()));
     }
     const auto wrong_type = [&](const char* expected) {
-      return InputError(fmt::format("config file {}: key '{}' must be {}", path, key.str(),
-                                    expected));
+      return InputError(fmt::format("{}: key '{}' must be {}", source, key.str(), expected));
     };
     std::visit(
         [&](auto pointer) {
@@ -149,8 +149,58 @@ void apply_toml_file(const std::string& path, Config& config) {
           }
         },
         field->member);
+    if (given) config.given.push_back(field->key);
   }
+}
+
+}  // namespace
+
+void apply_toml_file(const std::string& path, Config& config) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw InputError(fmt::format("config file {}: not found or not a regular file", path));
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw InputError(fmt::format("config file {}:{}:{}: {}", path, where.line, where.column,
+                                 e.description()));
+  }
+  apply_toml_table(table, "config file " + path, config, /*given=*/true);
   config.config_file = path;
+}
+
+std::string training_config_toml(const Config& config) {
+  toml::table table;
+  for (const Field& field : fields()) {
+    if (field.role != kTraining) continue;
+    std::visit([&](auto pointer) { table.insert(field.key, config.*pointer); }, field.member);
+  }
+  std::ostringstream text;
+  text << table << "\n";
+  return text.str();
+}
+
+void adopt_training_config(const std::string& saved_toml, const std::string& source, Config& config) {
+  Config saved;
+  try {
+    apply_toml_table(toml::parse(saved_toml), source, saved, /*given=*/false);
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}: its training configuration does not parse ({})", source, e.description()));
+  }
+  for (const Field& field : fields()) {
+    if (field.role != kTraining) continue;
+    const std::string was = format_value(saved, field.member);
+    const bool given = std::find(config.given.begin(), config.given.end(), field.key) != config.given.end();
+    if (given && format_value(config, field.member) != was) {
+      throw InputError(fmt::format(
+          "{}: {} {} would change the run it continues, which has {} = {}; repeat that value or leave "
+          "the flag out (--init-from starts a new run from the file's parameters)",
+          source, flag_name(field.key), format_value(config, field.member), field.key, was.empty() ? "''" : was));
+    }
+    std::visit([&](auto pointer) { config.*pointer = saved.*pointer; }, field.member);
+  }
 }
 
 Action parse_command_line(int argc, const char* const* argv, Config& config,
@@ -211,6 +261,7 @@ Action parse_command_line(int argc, const char* const* argv, Config& config,
   for (const auto& [option, field] : options) {
     if (option->count() == 0) continue;
     std::visit([&](auto pointer) { config.*pointer = from_cli.*pointer; }, field->member);
+    config.given.push_back(field->key);
   }
   return print_config ? Action::kPrintConfig : Action::kTrain;
 }
@@ -264,6 +315,10 @@ void validate(const Config& c) {
   if (c.checkpoint_every > 0 && c.save_model.empty()) {
     fail("checkpoint_every", std::to_string(c.checkpoint_every),
          "needs a file to save to: add --save-model PATH");
+  }
+  if (!c.resume.empty() && !c.init_from.empty()) {
+    fail("init_from", "'" + c.init_from + "'",
+         "--resume continues a run and --init-from starts a new one: give one of them");
   }
   if (c.progress != "auto" && c.progress != "on" && c.progress != "off") {
     fail("progress", "'" + c.progress + "'", "must be auto, on or off");

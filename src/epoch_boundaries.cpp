@@ -13,7 +13,12 @@ EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dat
                                  RunRecord& run, std::FILE* out)
     : config_(config), model_(std::move(model)), test_(test), run_(run), out_(out),
       evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
-      epochs_done_(config.procs, 0), started_(std::chrono::steady_clock::now()) {}
+      epochs_done_(config.procs, run.resumed_after), first_epoch_(run.resumed_after), closed_(run.resumed_after),
+      evaluated_(run.resumed_after), started_(std::chrono::steady_clock::now()) {}
+
+bool EpochBoundaries::checkpoint_due(int64_t epoch) const {
+  return config_.checkpoint_every > 0 && epoch % config_.checkpoint_every == 0 && epoch < config_.epochs;
+}
 
 int64_t EpochBoundaries::record_worker_epoch(const EpochRecord& record) {
   run_.epochs.push_back(record);
@@ -30,14 +35,14 @@ void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEp
   std::vector<EpochRecord> lines;
   for (std::size_t k = 0; k < ranks.size(); ++k) {
     const NodeEpoch& n = ranks[k];
-    lines.push_back({int64_t(k), epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds});
+    lines.push_back({int64_t(k), epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds, n.lr});
     record.wall_seconds = std::max(record.wall_seconds, n.wall_seconds);
     record.mpi_seconds.push_back(n.mpi_seconds);
     record.checksums.push_back(n.checksum);
   }
   run_.epochs.insert(run_.epochs.end(), lines.begin(), lines.end());
   run_.mpi.epochs.push_back(record);
-  const double eta = eta_seconds(seconds(), double(epoch) / double(config_.epochs));
+  const double eta = eta_seconds(seconds(), double(epoch - first_epoch_) / double(config_.epochs - first_epoch_));
   print("{}\n", format_mpi_epoch_line(epoch, config_.epochs, lines, config_.procs, record, eta));
   if (averaged && !all_equal(record.checksums)) {
     print("warning: the ranks' parameters differ after the average of epoch {}\n", epoch);
@@ -46,6 +51,7 @@ void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEp
 
 void EpochBoundaries::close_epoch(int64_t epoch) {
   for (int64_t& e : epochs_done_) e = std::max(e, epoch);
+  closed_ = std::max(closed_, epoch);
   if (epoch == config_.epochs) return;  // the final evaluation follows the join
   if (evaluate_each_ && epoch > evaluated_) {
     evaluated_ = epoch;
@@ -53,11 +59,7 @@ void EpochBoundaries::close_epoch(int64_t epoch) {
     record_evaluation(epoch, evaluate(snapshot_, test_, config_.eval_batch_size));
     if (target_reached()) return;
   }
-  if (config_.checkpoint_every > 0 &&
-      epoch / config_.checkpoint_every > checkpointed_ / config_.checkpoint_every) {
-    checkpointed_ = epoch;
-    save(fmt::format("checkpoint after epoch {}", epoch));
-  }
+  if (checkpoint_due(epoch)) save(fmt::format("checkpoint after epoch {}", epoch));
 }
 
 void EpochBoundaries::final_evaluation() {
@@ -72,8 +74,16 @@ void EpochBoundaries::final_evaluation() {
   if (evaluate_each_) record_evaluation(config_.epochs, run_.test, /*print_line=*/false);
 }
 
-void EpochBoundaries::save(const std::string& why) {
-  save_parameters(*model_, config_.save_model);
+RunState EpochBoundaries::state(bool partial) const {
+  RunState state = checkpoint_base_;
+  state.epochs_done = closed_;
+  state.partial = partial;
+  if (momentum_) state.momentum = momentum_(partial);
+  return state;
+}
+
+void EpochBoundaries::save(const std::string& why, bool partial) {
+  save_checkpoint(*model_, config_.save_model, state(partial));
   print("model: {} saved to {}\n", why, config_.save_model);
 }
 
@@ -91,7 +101,7 @@ double EpochBoundaries::eta() const {
     // The counter holds the step a worker has begun: the ones before it are done.
     if (control_ != nullptr) done[w] = std::max(done[w], control_->steps[w].value.load(std::memory_order_relaxed));
   }
-  return eta_seconds(seconds(), slowest_share(done.data(), workers, per_epoch, config_.epochs));
+  return eta_seconds(seconds(), slowest_share(done.data(), workers, per_epoch, config_.epochs, first_epoch_));
 }
 
 double EpochBoundaries::seconds() const {

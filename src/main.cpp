@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "hogwild/checkpoint.h"
 #include "hogwild/config.h"
 #include "hogwild/error.h"
 #include "hogwild/mpi_job.h"
@@ -23,11 +24,17 @@ int main(int argc, char** argv) {
   std::string help;
   auto action = hogwild::Action::kTrain;
   std::string bad_input;  // this rank's flags or config file, when they are wrong
+  std::string resumed_config;  // rank 0, --resume: the training configuration the run had
   try {
     action = hogwild::parse_command_line(argc, argv, config, &help);
-    if (action != hogwild::Action::kHelp) {
-      hogwild::validate(config);
-      hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
+    if (action != hogwild::Action::kHelp && rank_zero && !config.resume.empty()) {
+      const hogwild::RunState saved = hogwild::read_run_state(config.resume);
+      if (saved.ranks != world.size()) {
+        throw hogwild::InputError(fmt::format(
+            "--resume {}: the run was a job of {} MPI rank(s), this one has {}; launch it as it was "
+            "(--init-from starts a new run from the file's parameters)", config.resume, saved.ranks, world.size()));
+      }
+      resumed_config = saved.training_config;
     }
   } catch (const hogwild::InputError& e) {
     bad_input = hogwild::first_line(e.what());
@@ -35,12 +42,27 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "{}: error: {}\n", who, hogwild::first_line(e.what()));
     return 1;
   }
-  // Under mpirun a rank that cannot start stops them all, told once by rank 0.
-  if (std::string message; hogwild::any_rank_bad_input(world, bad_input, &message)) {
+  // Under mpirun a rank that cannot start stops them all, told once by rank 0. Every rank
+  // takes part in each exchange, whatever its own flags.
+  const auto stop_if_any_rank_bad = [&]() {
+    std::string message;
+    if (!hogwild::any_rank_bad_input(world, bad_input, &message)) return false;
     if (rank_zero) fmt::print(stderr, "{}: error: {}\n", who, message);
     world.finalize_on_exit();
-    return 2;
+    return true;
+  };
+  if (stop_if_any_rank_bad()) return 2;
+  resumed_config = hogwild::text_from_rank_zero(world, resumed_config);
+  try {
+    if (action != hogwild::Action::kHelp) {
+      if (!resumed_config.empty()) hogwild::adopt_training_config(resumed_config, "--resume " + config.resume, config);
+      hogwild::validate(config);
+      hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
+    }
+  } catch (const hogwild::InputError& e) {
+    bad_input = hogwild::first_line(e.what());
   }
+  if (stop_if_any_rank_bad()) return 2;
   try {
     if (action == hogwild::Action::kHelp || action == hogwild::Action::kPrintConfig) {
       if (rank_zero) fmt::print("{}", action == hogwild::Action::kHelp ? help : hogwild::config_json(config));

@@ -31,7 +31,7 @@ std::vector<std::string> job_fingerprint(const Config& config, const std::vector
   std::vector<std::string> lines;
   for (const auto& entry : config_entries(config)) {
     if (entry.key == "data_dir" || entry.key == "metrics_out" || entry.key == "save_model" ||
-        entry.key == "resume") {
+        entry.key == "resume" || entry.key == "init_from") {
       continue;
     }
     lines.push_back(fmt::format("{} = {}", entry.key, entry.value));
@@ -85,6 +85,15 @@ void check_ranks_agree(MpiWorld& world, const std::vector<std::string>& fingerpr
   if (disagree == 0) return;
   if (world.rank() == 0) throw JobInputError(*problem);
   throw ReportedByRankZero("the MPI ranks disagree (rank 0 says how)");
+}
+
+std::string text_from_rank_zero(MpiWorld& world, const std::string& text) {
+  if (!world.active()) return text;
+  uint64_t length = text.size();
+  world.broadcast(&length, sizeof length);
+  std::string received = world.rank() == 0 ? text : std::string(length, '\0');
+  if (length > 0) world.broadcast(received.data(), length);
+  return received;
 }
 
 }  // namespace hogwild

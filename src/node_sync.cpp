@@ -15,19 +15,25 @@ double now_seconds() {
 
 NodeSync::NodeSync(MpiWorld& world, const SyncPlan& plan, float* params, std::size_t count,
                    WorkerControl* control, int procs, int64_t steps_per_epoch, int64_t epochs,
-                   EpochHandler on_epoch)
+                   EpochHandler on_epoch, int64_t first_epoch, EveryRankHook at_epoch_end)
     : world_(world), plan_(plan), params_(params), count_(count), control_(control),
-      steps_per_epoch_(steps_per_epoch), on_epoch_(std::move(on_epoch)),
-      events_(sync_schedule(plan, steps_per_epoch, epochs)), reported_(std::size_t(procs), 0),
+      steps_per_epoch_(steps_per_epoch), on_epoch_(std::move(on_epoch)), at_epoch_end_(std::move(at_epoch_end)),
+      events_(sync_schedule(plan, steps_per_epoch, epochs)), reported_(std::size_t(procs), first_epoch),
       last_end_(now_seconds()), mpi_at_last_end_(world.seconds_in_mpi()) {
+  // Resumed: what the checkpoint's epochs did is done.
+  while (next_ < events_.size() && events_[next_].step <= first_epoch * steps_per_epoch &&
+         (events_[next_].kind == SyncEvent::Kind::kAverage || events_[next_].epoch <= first_epoch)) {
+    ++next_;
+  }
   if (plan.mode == SyncPlan::Mode::kSteps) delta_.emplace(params, count);
 }
 
-void NodeSync::worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds) {
+void NodeSync::worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds, double lr) {
   reported_[std::size_t(rank)] = std::max(reported_[std::size_t(rank)], epoch);
   Pending& pending = pending_[epoch];
   pending.totals += totals;
   pending.seconds = std::max(pending.seconds, seconds);
+  pending.lr = lr;
   ++pending.reports;
 }
 
@@ -68,6 +74,7 @@ void NodeSync::average_exactly() {
 bool NodeSync::end_epoch(int64_t epoch) {
   // --sync epoch: the workers wait at the gate (or have exited), so nothing moves meanwhile.
   if (plan_.mode == SyncPlan::Mode::kEpoch) average_exactly();
+  if (at_epoch_end_) at_epoch_end_(epoch);
   const Pending pending = pending_[epoch];
   pending_.erase(epoch);
   NodeEpoch mine;
@@ -75,6 +82,7 @@ bool NodeSync::end_epoch(int64_t epoch) {
   mine.correct = pending.totals.correct;
   mine.loss_sum = pending.totals.loss_sum;
   mine.seconds = pending.seconds;
+  mine.lr = pending.lr;
   const double now = now_seconds();
   mine.wall_seconds = now - last_end_;
   mine.mpi_seconds = world_.seconds_in_mpi() - mpi_at_last_end_;

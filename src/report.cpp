@@ -44,10 +44,11 @@ std::string format_duration(double seconds) {
   return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
 }
 
-double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs) {
-  if (workers < 1 || steps_per_epoch < 1 || epochs < 1) return 0;
-  const int64_t slowest = *std::min_element(steps_done, steps_done + workers);
-  return std::clamp(double(slowest) / double(steps_per_epoch * epochs), 0.0, 1.0);
+double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs,
+                     int64_t first_epoch) {
+  if (workers < 1 || steps_per_epoch < 1 || epochs <= first_epoch) return 0;
+  const int64_t slowest = *std::min_element(steps_done, steps_done + workers) - first_epoch * steps_per_epoch;
+  return std::clamp(double(slowest) / double(steps_per_epoch * (epochs - first_epoch)), 0.0, 1.0);
 }
 
 double eta_seconds(double elapsed, double done) {
@@ -182,6 +183,7 @@ std::string metrics_json(const RunRecord& run) {
                       {"loss", e.totals.mean_loss()},
                       {"accuracy", e.totals.accuracy()},
                       {"seconds", e.seconds},
+                      {"lr", e.lr},
                       {"samples_per_second", e.samples_per_second()}});
   }
   json evaluations = json::array();
@@ -201,6 +203,8 @@ std::string metrics_json(const RunRecord& run) {
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},
+      {"resumed", run.resumed_from.empty() ? json(nullptr)
+                                           : json{{"from", run.resumed_from}, {"epochs_done", run.resumed_after}}},
       {"epochs", epochs},
       {"restarts", run.restarts},
       {"evaluations", evaluations},

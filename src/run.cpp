@@ -17,6 +17,7 @@
 #include "hogwild/error.h"
 #include "hogwild/memory.h"
 #include "hogwild/model.h"
+#include "hogwild/momentum_store.h"
 #include "hogwild/mpi_job.h"
 #include "hogwild/output_file.h"
 #include "hogwild/partition.h"
@@ -145,27 +146,69 @@ WorkerSetup worker_setup(const Config& config, const RunRecord& run, const MpiWo
   return setup;
 }
 
-// The model every rank starts from: rank 0's, fresh from the seed or resumed from a file,
-// moved into a shared segment whose name is gone before any worker exists (fork() keeps
-// the mapping), so nothing is left in /dev/shm whatever happens to any process.
-void place_model(const Config& config, MpiWorld& world, MnistNet& model,
-                 std::unique_ptr<SharedParameters>& shared, std::FILE* out) {
-  if (!config.resume.empty() && world.rank() == 0) {  // the other ranks get rank 0's below
+// The model every rank starts from: rank 0's, fresh from the seed, from a file's parameters
+// (--init-from) or where a checkpoint left the run (--resume: its epochs done, every worker's
+// momentum), moved into a shared segment whose name is gone before any worker exists
+// (fork() keeps the mapping), so nothing is left in /dev/shm whatever happens to any process.
+// Returns the checkpoint's momentum buffers for this rank's workers (none: zeros).
+std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& world, const std::string& training_data,
+                                            MnistNet& model, std::unique_ptr<SharedParameters>& shared,
+                                            RunRecord& run, std::FILE* out) {
+  RunState state;
+  if (world.rank() == 0 && !config.init_from.empty()) {  // the other ranks get rank 0's below
+    load_parameters(*model, config.init_from);
+    fmt::print(out, "model: a new run from the parameters in {}\n", config.init_from);
+  }
+  if (world.rank() == 0 && !config.resume.empty()) {
     load_parameters(*model, config.resume);
-    fmt::print(out, "model: resumed from {}\n", config.resume);
+    state = read_run_state(config.resume);
+    if (state.training_data != training_data) {
+      throw InputError(fmt::format("--resume {}: its run trained on other data ({}; here: {}); --init-from {} "
+                                   "starts a new run from its parameters", config.resume, state.training_data,
+                                   training_data, config.resume));
+    }
+    fmt::print(out, "model: resumed from {} after epoch {} of {}{}; momentum {}\n", config.resume,
+               state.epochs_done, config.epochs, state.partial ? " and part of the next (saved on a stop signal: that epoch is trained again)" : "",
+               state.momentum.empty() ? "buffers start at zero (the file has none)" : "buffers restored");
   }
   shared = std::make_unique<SharedParameters>(*model);
   shared->segment().unlink();
   world.broadcast(shared->segment().data(), shared->segment().size());
+  world.broadcast(&state.epochs_done, sizeof state.epochs_done);
+  if (!config.resume.empty()) {
+    run.resumed_from = config.resume;
+    run.resumed_after = state.epochs_done;
+  }
+  // Each rank's workers' buffers: rank 0 has them all (rank r's are r * procs .. + procs - 1).
+  int32_t buffers = int32_t(state.momentum.size());
+  world.broadcast(&buffers, sizeof buffers);
+  if (buffers == 0) return {};
+  if (buffers != world.size() * config.procs) {
+    throw InputError(fmt::format("--resume {}: holds {} workers' momentum, this job has {}", config.resume, buffers,
+                                 world.size() * config.procs));
+  }
+  std::vector<std::vector<float>> mine;
+  for (int r = 0; r < world.size(); ++r) {
+    for (int64_t w = 0; w < config.procs; ++w) {
+      std::vector<float> buffer = world.rank() == 0 ? state.momentum[std::size_t(r * config.procs + w)]
+                                                    : std::vector<float>(shared->parameter_count());
+      world.broadcast(buffer.data(), buffer.size() * sizeof(float));
+      if (r == world.rank()) mine.push_back(std::move(buffer));
+    }
+  }
+  return mine;
 }
 
 // The control block (worker step counters, the epoch gate) in a segment of its own.
 class ControlBlock {
  public:
-  explicit ControlBlock(bool gated) : segment_(sizeof(WorkerControl), "hogwild-control") {
+  ControlBlock(bool gated, const Config& config, int64_t first_epoch) : segment_(sizeof(WorkerControl), "hogwild-control") {
     segment_.unlink();
     control_ = new (segment_.data()) WorkerControl();
     control_->gated = gated;
+    control_->checkpoint_every = config.save_model.empty() ? 0 : config.checkpoint_every;
+    control_->epochs = config.epochs;
+    control_->released_epoch.store(first_epoch);
   }
   WorkerControl* get() const { return control_; }
 
@@ -184,7 +227,7 @@ void report_results(RunRecord& run, EpochBoundaries& boundaries, MnistNet& model
   run.eval_seconds = seconds_since(eval_started);
   if (StopSignals::received() != 0) {  // during evaluation: keep what training produced
     if (config.save_model.empty()) StopSignals::throw_if_received(" during evaluation");
-    save_parameters(*model, config.save_model);
+    save_checkpoint(*model, config.save_model, boundaries.state(/*partial=*/false));
     StopSignals::throw_if_received(" during evaluation; parameters saved to " + config.save_model);
   }
   run.total_seconds = seconds_since(started);
@@ -197,10 +240,12 @@ void report_results(RunRecord& run, EpochBoundaries& boundaries, MnistNet& model
   std::fflush(out);
 }
 
-// A stop signal during training: rank 0 saves the parameters when asked to, and says so.
-[[noreturn]] void rethrow_interrupted(const Interrupted& e, const Config& config, MnistNet& model, bool writer) {
+// A stop signal during training: rank 0 saves the parameters (and the run's state: the epochs
+// closed, the next one partly trained) when asked to, and says so.
+[[noreturn]] void rethrow_interrupted(const Interrupted& e, const Config& config, MnistNet& model,
+                                      const EpochBoundaries& boundaries, bool writer) {
   if (config.save_model.empty() || !writer) throw e;
-  save_parameters(*model, config.save_model);
+  save_checkpoint(*model, config.save_model, boundaries.state(/*partial=*/true));
   if (e.told()) throw Interrupted(e.signal(), "parameters saved to " + config.save_model);
   throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
 }
@@ -235,10 +280,14 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;
   std::unique_ptr<SharedParameters> shared;
-  place_model(config, world, model, shared, out);
-  const ControlBlock control(world.active() && plan.mode == SyncPlan::Mode::kEpoch);
+  const std::string training_data = data_fingerprint("training data", data.train);
+  const auto saved_momentum = place_model(config, world, training_data, model, shared, run, out);
+  const ControlBlock control(world.active() && plan.mode == SyncPlan::Mode::kEpoch, config, run.resumed_after);
+  MomentumStore momentum(shared->layout(), shared->segment().size(), int(config.procs));
+  for (std::size_t w = 0; w < saved_momentum.size(); ++w) momentum.write(int(w), saved_momentum[w]);
   setup.control = control.get();
   setup.parameters = shared.get();
+  setup.momentum = &momentum;
   run.parameters = int64_t(shared->parameter_count());
   run.segment_bytes = int64_t(shared->segment().size());
   fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
@@ -248,15 +297,22 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   std::fflush(out);
 
   ProgressLine progress(out, progress_wanted(config.progress, out, world.active()) && !lockstep, control.get(),
-                        int(config.procs), setup.steps_per_epoch, config.epochs, setup.hyper.batch_per_worker);
+                        int(config.procs), setup.steps_per_epoch, config.epochs, setup.hyper.batch_per_worker,
+                        run.resumed_after);
   EpochBoundaries boundaries(config, model, data.test, run, out);
-  PreparedRun prepared{config, plan, out, world, run, model, *shared, data.train, partition, setup, progress, boundaries};
+  RunState checkpoint_base;
+  checkpoint_base.ranks = world.size();
+  checkpoint_base.training_config = training_config_toml(config);
+  checkpoint_base.training_data = training_data;
+  boundaries.describe_checkpoints(checkpoint_base);  // each mode tells where the momentum is
+  PreparedRun prepared{config, plan,     out,       world, run,   model,   *shared, momentum,
+                       data.train, partition, setup, progress, boundaries};
   try {
     if (!world.active()) train_on_one_machine(prepared);
     else if (lockstep) train_in_lockstep(prepared);
     else train_as_mpi_node(prepared);
   } catch (const Interrupted& e) {
-    rethrow_interrupted(e, config, model, writer);
+    rethrow_interrupted(e, config, model, boundaries, writer);
   }
   run.train_seconds = boundaries.seconds();
   if (writer) report_results(run, boundaries, model, out, started);  // rank 0 alone

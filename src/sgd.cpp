@@ -7,15 +7,27 @@
 
 #include "hogwild/error.h"
 
+#include <stdexcept>
+
 namespace hogwild {
 
-MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing)
-    : parameters_(std::move(parameters)), lr_(0.0), momentum_factor_(momentum), timing_(timing) {
+MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing,
+                         std::vector<at::Tensor> buffers)
+    : parameters_(std::move(parameters)), momentum_(std::move(buffers)), lr_(0.0), momentum_factor_(momentum),
+      timing_(timing) {
   set_lr(lr);
   if (!(momentum >= 0.0 && momentum < 1.0)) {
     throw InputError(fmt::format("invalid momentum = {}: must be in [0, 1)", momentum));
   }
-  for (const auto& p : parameters_) momentum_.push_back(torch::zeros_like(p));
+  if (momentum_.empty()) {
+    for (const auto& p : parameters_) momentum_.push_back(torch::zeros_like(p));
+  }
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    if (i >= momentum_.size() || momentum_[i].sizes() != parameters_[i].sizes() ||
+        momentum_[i].scalar_type() != parameters_[i].scalar_type() || !momentum_[i].is_contiguous()) {
+      throw std::logic_error("MomentumSgd: the momentum buffers must match the parameters one for one");
+    }
+  }
   if (timing_ != UpdateTiming::kDuringBackward) return;
   // A leaf's hook sees its gradient once, summed over every use, before autograd stores it in
   // .grad; every operator that reads the parameter in the backward has run by then.

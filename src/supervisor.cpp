@@ -134,8 +134,8 @@ std::string describe_wait_status(int status) {
   return fmt::format("wait status {}", status);
 }
 
-WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
-    : body_(std::move(body)), max_restarts_(max_restarts) {
+WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts, int first_epoch)
+    : body_(std::move(body)), max_restarts_(max_restarts), first_epoch_(first_epoch) {
   if (procs < 1 || procs > kMaxTrackedWorkers) {
     throw Error(fmt::format("cannot supervise {} workers (at most {})", procs, kMaxTrackedWorkers));
   }
@@ -153,7 +153,7 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts)
   stalled_.assign(procs, "");
   g_worker_count = procs;
   try {
-    for (int rank = 0; rank < procs; ++rank) spawn({rank, 0, 0});
+    for (int rank = 0; rank < procs; ++rank) spawn({rank, first_epoch, 0});
   } catch (...) {
     stop_all();  // no destructor runs for a constructor that throws
     ::close(read_fd_);
@@ -294,8 +294,8 @@ void WorkerGroup::kill_stalled() {
 
 // What join() has heard of each rank.
 struct WorkerGroup::Ledger {
-  explicit Ledger(std::size_t procs)
-      : epochs_done(procs, 0), failure(procs), last_failure(procs), last_failure_epoch(procs, -1) {
+  Ledger(std::size_t procs, int first_epoch)
+      : epochs_done(procs, first_epoch), failure(procs), last_failure(procs), last_failure_epoch(procs, -1) {
     for (auto& f : failure) f.kind = 0;
   }
   std::vector<int> epochs_done;
@@ -321,7 +321,7 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
                        const std::function<void(const RestartNotice&)>& on_restart,
                        const std::function<void()>& on_tick) {
   const std::size_t procs = pids_.size();
-  Ledger ledger(procs);
+  Ledger ledger(procs, first_epoch_);
   std::size_t finished = 0;
   while (finished < procs) {
     pollfd p{read_fd_, POLLIN, 0};

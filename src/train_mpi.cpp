@@ -14,21 +14,64 @@
 namespace hogwild {
 namespace {
 
+// Every worker's momentum buffers of the whole job, gathered to rank 0 at the end of the
+// epochs that rank 0 saves (checkpoints, the last), while the workers wait at the gate.
+class JobMomentum {
+ public:
+  explicit JobMomentum(PreparedRun& run) : run_(run), gathered_(std::make_shared<Gathered>()) {
+    // Rank 0 saves the last checkpoint after training, when this object is gone: the source
+    // shares what was gathered.
+    run.boundaries.take_momentum_from([gathered = gathered_, &boundaries = run.boundaries](bool partial) {
+      // A stop signal comes within an epoch, when the other ranks can no longer be asked.
+      if (partial || gathered->epoch != boundaries.epochs_closed()) return std::vector<std::vector<float>>{};
+      return gathered->buffers;
+    });
+  }
+  // Every rank, at the end of `epoch`.
+  void gather(int64_t epoch) {
+    if (run_.config.save_model.empty() || !(run_.boundaries.checkpoint_due(epoch) || epoch == run_.config.epochs)) return;
+    std::vector<float> mine;
+    for (int w = 0; w < run_.momentum.workers(); ++w) {
+      const std::vector<float> buffer = run_.momentum.read(w);
+      mine.insert(mine.end(), buffer.begin(), buffer.end());
+    }
+    const std::vector<char> all = run_.world.gather(mine.data(), mine.size() * sizeof(float));
+    if (run_.world.rank() != 0) return;
+    const std::size_t floats = run_.momentum.floats_per_worker();
+    const auto* from = reinterpret_cast<const float*>(all.data());
+    gathered_->buffers.clear();
+    for (std::size_t k = 0; k < all.size() / sizeof(float) / floats; ++k) {
+      gathered_->buffers.emplace_back(from + k * floats, from + (k + 1) * floats);
+    }
+    gathered_->epoch = epoch;
+  }
+
+ private:
+  struct Gathered {
+    int64_t epoch = -1;
+    std::vector<std::vector<float>> buffers;  // rank 0: by worker of the job
+  };
+  PreparedRun& run_;
+  std::shared_ptr<Gathered> gathered_;
+};
+
 // This rank's part in combining the job's models; rank 0 records and closes each epoch once
 // every rank has finished it.
-std::unique_ptr<NodeSync> node_sync(PreparedRun& run, WorkerControl* control, int local_workers) {
+std::unique_ptr<NodeSync> node_sync(PreparedRun& run, WorkerControl* control, int local_workers, JobMomentum& momentum) {
   run.record.mpi.ranks = run.world.size();
   run.record.mpi.sync = run.plan.text();
   auto sync = std::make_unique<NodeSync>(
       run.world, run.plan, static_cast<float*>(run.shared.segment().data()),
       run.shared.segment().size() / sizeof(float), control, local_workers, run.setup.steps_per_epoch,
-      run.config.epochs, [&run](int64_t epoch, const std::vector<NodeEpoch>& ranks) {
+      run.config.epochs,
+      [&run](int64_t epoch, const std::vector<NodeEpoch>& ranks) {
         run.progress.clear();
         // steps:S averages while the workers run: the ranks agree only after the final average.
         run.boundaries.record_rank_epochs(epoch, ranks, run.plan.mode != SyncPlan::Mode::kSteps);
         run.boundaries.close_epoch(epoch);
         return run.boundaries.target_reached();
-      });
+      },
+      run.record.resumed_after, [&momentum](int64_t epoch) { momentum.gather(epoch); });
   run.record.mpi.bytes_per_average = int64_t(sync->bytes_per_average());
   return sync;
 }
@@ -49,27 +92,21 @@ struct TargetReached {};
 }  // namespace
 
 void train_as_mpi_node(PreparedRun& run) {
-  const std::unique_ptr<NodeSync> sync = node_sync(run, run.setup.control, int(run.config.procs));
+  JobMomentum momentum(run);
+  const std::unique_ptr<NodeSync> sync = node_sync(run, run.setup.control, int(run.config.procs), momentum);
   {
     WorkerGroup workers(int(run.config.procs), worker_body(run.setup, run.model, run.train, run.partition),
-                        int(run.config.max_restarts));
+                        int(run.config.max_restarts), int(run.record.resumed_after));
     // steps:S: the step counters are watched for the next average (a step takes 10+ ms).
     if (run.plan.mode == SyncPlan::Mode::kSteps) workers.set_poll_interval_ms(5);
     const WorkerControl* control = run.setup.control;
     const NodeSync* node = sync.get();
-    workers.watch_progress(
-        [control, node](int rank) -> std::optional<int64_t> {
-          // --sync epoch: a worker that has finished an epoch waits at the gate for the average.
-          if (control->gated && node->epochs_reported(rank) > control->released_epoch.load(std::memory_order_acquire)) {
-            return std::nullopt;
-          }
-          return control->steps[rank].value.load(std::memory_order_relaxed);
-        },
-        run.config.stall_timeout);
+    workers.watch_progress([control, node](int rank) { return control->progress(rank, node->epochs_reported(rank)); },
+                           run.config.stall_timeout);
     workers.join(
         [&](const WorkerReport& report) {
           sync->worker_epoch(report.rank, report.epoch, Totals{report.samples, report.correct, report.loss_sum},
-                             report.seconds);
+                             report.seconds, report.lr);
         },
         [&](const RestartNotice& notice) { announce_restart(run, notice); },
         [&] {
@@ -85,19 +122,22 @@ void train_as_mpi_node(PreparedRun& run) {
 }
 
 void train_in_lockstep(PreparedRun& run) {
-  const std::unique_ptr<NodeSync> sync = node_sync(run, nullptr, 1);
+  JobMomentum momentum(run);
+  const std::unique_ptr<NodeSync> sync = node_sync(run, nullptr, 1, momentum);
   at::set_num_threads(int(run.setup.threads));
   StepHooks hooks;
   hooks.before_step = [](int64_t) { StopSignals::throw_if_received("; training stopped"); };
   hooks.before_update = GradientAverage(run.model->parameters(), run.world);
   run.shared.check_bound(*run.model, run.world.who());
   run.model->set_precision(run.setup.precision);
+  TrainOptions options = train_options(run.config, run.setup.hyper);
+  options.first_epoch = run.record.resumed_after;
+  options.momentum_buffers = momentum_buffers(run.momentum, 0, run.model);
   try {
-    train_rank(run.model, run.train, run.partition, train_options(run.config, run.setup.hyper),
-               run.setup.topology.replica(0),
+    train_rank(run.model, run.train, run.partition, options, run.setup.topology.replica(0),
                [&](int64_t epoch, const Totals& totals, double seconds) {
                  run.shared.check_bound(*run.model, run.world.who());
-                 sync->worker_epoch(0, epoch, totals, seconds);
+                 sync->worker_epoch(0, epoch, totals, seconds, options.lr_by_epoch[std::size_t(epoch - 1)]);
                  if (sync->advance()) throw TargetReached{};
                },
                hooks);

@@ -18,19 +18,27 @@ void announce_restart(const PreparedRun& run, const RestartNotice& notice) {
 
 void train_on_one_machine(PreparedRun& run) {
   run.boundaries.follow_steps(run.setup.control, run.setup.steps_per_epoch);
+  // The workers' buffers are in this process's mapping: a checkpoint reads them as they are.
+  run.boundaries.take_momentum_from([&run](bool) {
+    std::vector<std::vector<float>> buffers;
+    for (int w = 0; w < run.momentum.workers(); ++w) buffers.push_back(run.momentum.read(w));
+    return buffers;
+  });
   WorkerGroup workers(int(run.config.procs), worker_body(run.setup, run.model, run.train, run.partition),
-                      int(run.config.max_restarts));
-  const WorkerControl* control = run.setup.control;
-  workers.watch_progress(
-      [control](int rank) -> std::optional<int64_t> { return control->steps[rank].value.load(std::memory_order_relaxed); },
-      run.config.stall_timeout);
+                      int(run.config.max_restarts), int(run.record.resumed_after));
+  WorkerControl* control = run.setup.control;
+  const EpochBoundaries& boundaries = run.boundaries;
+  workers.watch_progress([control, &boundaries](int rank) { return control->progress(rank, boundaries.epochs_reported(rank)); },
+                         run.config.stall_timeout);
   workers.join(
       [&](const WorkerReport& report) {
         run.progress.clear();  // the epoch line (and what follows it) starts clean
         const Totals totals{report.samples, report.correct, report.loss_sum};
-        const int64_t finished = run.boundaries.record_worker_epoch({report.rank, report.epoch, totals, report.seconds});
+        const int64_t finished =
+            run.boundaries.record_worker_epoch({report.rank, report.epoch, totals, report.seconds, report.lr});
         if (finished == 0) return;
         run.boundaries.close_epoch(finished);
+        control->released_epoch.store(finished, std::memory_order_release);  // the gate opens
         if (run.boundaries.target_reached()) workers.stop_early();
       },
       [&](const RestartNotice& notice) { announce_restart(run, notice); },

@@ -112,7 +112,8 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
   // each layer as soon as its gradient exists (sgd.h); a before_update hook (--sync grads
   // averages the gradients there) needs them all first.
   MomentumSgd optimizer(model->parameters(), options.lr, options.momentum,
-                        hooks.before_update ? UpdateTiming::kAfterBackward : UpdateTiming::kDuringBackward);
+                        hooks.before_update ? UpdateTiming::kAfterBackward : UpdateTiming::kDuringBackward,
+                        options.momentum_buffers);
   int64_t steps = 0;
   for (int64_t epoch = options.first_epoch; epoch < options.epochs; ++epoch) {
     const double lr = epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;

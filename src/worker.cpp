@@ -53,6 +53,15 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   return options;
 }
 
+std::vector<torch::Tensor> momentum_buffers(MomentumStore& store, int worker, MnistNet& model) {
+  std::vector<torch::Tensor> buffers;
+  const auto parameters = model->parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    buffers.push_back(torch::from_blob(store.buffer(worker, i), parameters[i].sizes()));
+  }
+  return buffers;
+}
+
 WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
                        const StridedPartition& partition) {
   TrainOptions options = train_options(*setup.config, setup.hyper);
@@ -62,6 +71,12 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
     model->set_precision(setup.precision);  // this process's copy of the module object only
     options.first_epoch = start.first_epoch;
     const int rank = start.rank;
+    if (setup.momentum != nullptr) {
+      // A replacement starts its epoch again with a fresh buffer; the first incarnation takes
+      // what the parent put there (zeros, or a checkpoint's on --resume).
+      if (start.incarnation > 0) setup.momentum->clear(rank);
+      options.momentum_buffers = momentum_buffers(*setup.momentum, rank, model);
+    }
     WorkerControl* control = setup.control;
     const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
     // "throw_always" fails every incarnation: a deterministic failure.
@@ -94,9 +109,11 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
                  report.correct = totals.correct;
                  report.loss_sum = totals.loss_sum;
                  report.seconds = seconds;
+                 report.lr = options.lr_by_epoch[std::size_t(epoch - 1)];
                  channel.send(report);
-                 // --sync epoch: the next epoch starts from the average of all ranks.
-                 while (control != nullptr && control->gated && epoch < options.epochs &&
+                 // The next epoch starts from the average of all ranks (--sync epoch), or once
+                 // the checkpoint holds this one's end (--checkpoint-every).
+                 while (control != nullptr && control->waits_after(epoch) &&
                         control->released_epoch.load(std::memory_order_acquire) < epoch) {
                    std::this_thread::sleep_for(std::chrono::microseconds(200));
                  }

@@ -167,7 +167,7 @@ Tensors change(const Tensors& after, const Tensors& before) {
 
 std::string train_args(const std::string& dir, const Shape& shape, const std::string& extra) {
   return fmt::format("{} --config {} --recipe seed --batch-size {} --lr {} --momentum 0 --epochs {} "
-                     "--train-limit {} --test-limit 100 --threads 1 --seed {} --resume {}/theta0.pt "
+                     "--train-limit {} --test-limit 100 --threads 1 --seed {} --init-from {}/theta0.pt "
                      "--save-model {}/out.pt --metrics-out {}/m.json {}",
                      HOGWILD_TRAIN_BIN, source_path("configs/smoke.toml"), shape.batch, shape.lr,
                      shape.epochs, shape.train_size, kSeed, dir, dir, dir, extra);

@@ -190,3 +190,76 @@ TEST_CASE("the data directory defaults to <project>/data/<dataset>") {
   config.data_dir = "/somewhere";
   CHECK(resolved_data_dir(config) == "/somewhere");
 }
+
+TEST_CASE("--resume adopts the saved training configuration, refuses a changed key and accepts a repeated one") {
+  TempDir dir;
+  Config original;
+  parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist", "--drop-last",
+         "--sync", "steps:4", "--threads", "2", "--metrics-out", "a.json"}, original);
+  const std::string saved = training_config_toml(original);
+  // Only what defines the training is recorded: not threads or files.
+  CHECK(saved.find("procs = 3") != std::string::npos);
+  CHECK(saved.find("sync = 'steps:4'") != std::string::npos);
+  CHECK(saved.find("threads") == std::string::npos);
+  CHECK(saved.find("metrics_out") == std::string::npos);
+
+  SUBCASE("nothing given: every training key comes from the checkpoint") {
+    Config config;
+    parse({"--resume", "ck.pt", "--threads", "1", "--metrics-out", "b.json"}, config);
+    adopt_training_config(saved, "--resume ck.pt", config);
+    CHECK(config.procs == 3);
+    CHECK(config.lr == doctest::Approx(0.05));
+    CHECK(config.epochs == 7);
+    CHECK(config.dataset == "fashion-mnist");
+    CHECK(config.drop_last);
+    CHECK(config.sync == "steps:4");
+    CHECK(config.threads == 1);  // how this process runs it: its own
+    CHECK(config.metrics_out == "b.json");
+    CHECK_NOTHROW(validate(config));
+  }
+  SUBCASE("the original command line repeated: accepted") {
+    Config config;
+    parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist", "--drop-last",
+           "--sync", "steps:4", "--resume", "ck.pt"}, config);
+    CHECK_NOTHROW(adopt_training_config(saved, "--resume ck.pt", config));
+  }
+  SUBCASE("each changed training key: one line naming it and the saved value") {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> changes = {
+        {{"--procs", "2"}, "--procs 2 would change the run it continues, which has procs = 3"},
+        {{"--lr", "0.1"}, "--lr 0.1 would change the run it continues, which has lr = 0.05"},
+        {{"--epochs", "15"}, "which has epochs = 7"},
+        {{"--batch-size", "128"}, "which has batch_size = 0"},
+        {{"--seed", "2"}, "which has seed = 1"},
+        {{"--dataset", "mnist"}, "which has dataset = fashion-mnist"},
+        {{"--momentum", "0.5"}, "which has momentum = 0.9"},
+        {{"--precision", "bf16"}, "which has precision = auto"},
+        {{"--recipe", "seed"}, "which has recipe = scaled"},
+        {{"--train-limit", "100"}, "which has train_limit = 0"},
+        {{"--drop-last=false"}, "which has drop_last = true"},
+    };
+    for (const auto& [flags, message] : changes) {
+      Config config;
+      std::vector<std::string> args = flags;
+      args.insert(args.end(), {"--resume", "ck.pt"});
+      parse(args, config);
+      INFO(flags[0]);
+      const std::string flag = flags[0].substr(0, flags[0].find('='));
+      CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config),
+                           doctest::Contains(("--resume ck.pt: " + flag + " ").c_str()), InputError);
+      CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config), doctest::Contains(message.c_str()),
+                           InputError);
+    }
+  }
+  SUBCASE("a config file counts as given") {
+    Config config;
+    parse({"--config", write_toml(dir, "lr = 0.2\n"), "--resume", "ck.pt"}, config);
+    CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config), doctest::Contains("which has lr = 0.05"),
+                         InputError);
+  }
+}
+
+TEST_CASE("--resume and --init-from together are refused") {
+  Config config;
+  parse({"--resume", "a.pt", "--init-from", "b.pt"}, config);
+  CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("give one of them"), InputError);
+}

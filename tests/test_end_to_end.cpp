@@ -403,7 +403,7 @@ TEST_CASE("the parent killed with SIGKILL: the workers exit on their own") {
   CHECK(left_in_shm(run.pid).empty());
 }
 
-TEST_CASE("--save-model writes the parameters that hogwild_eval and --resume read back") {
+TEST_CASE("--save-model writes the parameters that hogwild_eval and --init-from read back") {
   TempDir dir;
   const std::string model = dir.file("model.pt");
   const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
@@ -424,16 +424,16 @@ TEST_CASE("--save-model writes the parameters that hogwild_eval and --resume rea
   REQUIRE_FALSE(test_line(text).empty());  // an empty line would match any prefix
   CHECK(test_line(text) == test_line(run.out).substr(0, test_line(text).size()));
 
-  // Resumed, the first epoch starts where the saved model left off.
+  // A new run from them: its first epoch starts where the saved model left off.
   TempDir metrics_dir;
   const std::string fresh_metrics = metrics_dir.file("fresh.json");
   const std::string resumed_metrics = metrics_dir.file("resumed.json");
   REQUIRE(run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
                      "--metrics-out", fresh_metrics}).exit_code == 0);
   const Outcome resumed = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
-                                     "--resume", model, "--metrics-out", resumed_metrics});
+                                     "--init-from", model, "--metrics-out", resumed_metrics});
   REQUIRE(resumed.exit_code == 0);
-  CHECK(resumed.out.find("model: resumed from " + model) != std::string::npos);
+  CHECK(resumed.out.find("model: a new run from the parameters in " + model) != std::string::npos);
   const auto fresh_doc = nlohmann::json::parse(slurp(fresh_metrics));
   const auto resumed_doc = nlohmann::json::parse(slurp(resumed_metrics));
   CHECK(double(resumed_doc["epochs"][0]["loss"]) < 0.7 * double(fresh_doc["epochs"][0]["loss"]));
@@ -441,9 +441,11 @@ TEST_CASE("--save-model writes the parameters that hogwild_eval and --resume rea
   const auto [bad_code, bad_text] = run_eval("--model " + dir.file("nothing.pt"));
   CHECK(bad_code == 2);
   CHECK(bad_text.find("nothing.pt: No such file or directory") != std::string::npos);
-  const Outcome bad_resume = run_train({"--resume", source_path("configs/smoke.toml")});
-  CHECK(bad_resume.exit_code == 2);
-  CHECK(bad_resume.err.find("not a saved model") != std::string::npos);
+  for (const char* flag : {"--resume", "--init-from"}) {
+    const Outcome bad = run_train({flag, source_path("configs/smoke.toml")});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("not a saved model") != std::string::npos);
+  }
 }
 
 TEST_CASE("Ctrl-C with --save-model saves the current parameters") {

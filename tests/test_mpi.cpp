@@ -358,7 +358,7 @@ TEST_CASE("two machines: network namespaces joined by a veth pair, a hostfile an
   CHECK(double(doc["test"]["accuracy"]) > 60.0);
 }
 
-TEST_CASE("an MPI job checkpoints on rank 0 and a later job resumes from it") {
+TEST_CASE("an MPI job checkpoints on rank 0 and a later job starts from its parameters") {
   REQUIRE(have_mpirun());
   TempDir dir;
   const Job first = run_job(dir, mpirun(2) + train("--procs 1 --epochs 2 --save-model ck.pt "
@@ -367,10 +367,10 @@ TEST_CASE("an MPI job checkpoints on rank 0 and a later job resumes from it") {
   REQUIRE(first.exit_code == 0);
   CHECK(first.out.find("model: checkpoint after epoch 1 saved to ck.pt") != std::string::npos);
   // Only rank 0 reads the file: the other ranks get its parameters by broadcast.
-  const Job resumed = run_job(dir, mpirun(2) + train("--procs 1 --epochs 1 --resume ck.pt --metrics-out resumed.json"));
+  const Job resumed = run_job(dir, mpirun(2) + train("--procs 1 --epochs 1 --init-from ck.pt --metrics-out resumed.json"));
   INFO("stderr: " << resumed.err);
   REQUIRE(resumed.exit_code == 0);
-  CHECK(count(resumed.out, "model: resumed from ck.pt") == 1);
+  CHECK(count(resumed.out, "model: a new run from the parameters in ck.pt") == 1);
   const auto before = nlohmann::json::parse(slurp(dir.file("first.json")));
   const auto after = nlohmann::json::parse(slurp(dir.file("resumed.json")));
   // The resumed job's first epoch starts where the first job ended, not from scratch.

@@ -7,6 +7,7 @@
 
 #include "hogwild/error.h"
 #include "hogwild/model.h"
+#include "hogwild/momentum_store.h"
 #include "hogwild/shared_parameters.h"
 #include "test_support.h"
 
@@ -123,4 +124,23 @@ TEST_CASE("a write through a tensor in one process is seen from another") {
   REQUIRE(WIFEXITED(status));
   CHECK(weight.min().item<float>() == 3.5f);
   CHECK(weight.max().item<float>() == 3.5f);
+}
+
+TEST_CASE("the momentum store: one slot per worker, read and written flat in the parameters' order") {
+  hogwild::MnistNet model;
+  hogwild::SharedParameters shared(*model);
+  hogwild::MomentumStore store(shared.layout(), shared.segment().size(), 3);
+  const std::size_t floats = store.floats_per_worker();
+  CHECK(floats == shared.parameter_count());
+  std::vector<float> flat(floats);
+  for (std::size_t i = 0; i < floats; ++i) flat[i] = float(i);
+  store.write(1, flat);
+  CHECK(store.read(1) == flat);
+  CHECK(store.read(0) == std::vector<float>(floats, 0.0f));  // zeros at first; slots apart
+  CHECK(store.read(2) == std::vector<float>(floats, 0.0f));
+  // Parameter 1's buffer starts where parameter 0's values end.
+  CHECK(*store.buffer(1, 1) == float(model->parameters()[0].numel()));
+  store.clear(1);
+  CHECK(store.read(1) == std::vector<float>(floats, 0.0f));
+  CHECK_THROWS_AS(store.write(0, std::vector<float>(floats + 1)), hogwild::InputError);
 }

@@ -33,11 +33,13 @@ struct Config {
   bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
-  std::string resume;             // start from parameters saved here; empty: fresh
+  std::string resume;             // continue the run checkpointed here (checkpoint.h); empty: fresh
+  std::string init_from;          // a new run from the parameters saved here; empty: fresh
   std::string progress = "auto";  // the live line: auto (on a terminal) | on | off
   std::string precision = "auto"; // fp32 | bf16 | auto (bf16 where the CPU has AMX): precision.h
   std::string metrics_out;        // JSON metrics file; empty: none
   std::string config_file;        // where the file values came from (informational)
+  std::vector<std::string> given; // keys set by the config file or a flag, not by default
 };
 
 // Upper bounds that "absurdly large" values hit.
@@ -71,6 +73,16 @@ int64_t threads_per_worker(const Config& config, int64_t cores, int64_t ranks_he
 
 // Directory holding the dataset's IDX files.
 std::string resolved_data_dir(const Config& config);
+
+// The keys whose values define the training itself (the data, the workers, the batch, the
+// schedule, the seed...): what a checkpoint records and --resume must not change, as TOML.
+std::string training_config_toml(const Config& config);
+
+// --resume: takes the training keys of a checkpoint's training_config_toml() (`source` names
+// it in messages) into `config`. A key the user gave with another value is refused
+// (InputError naming the key, both values and the fix); the same value is fine, so the
+// original command line can be repeated as it was.
+void adopt_training_config(const std::string& saved_toml, const std::string& source, Config& config);
 
 // Every field in declaration order, for the start-up table and the JSON document.
 std::vector<ConfigEntry> config_entries(const Config& config);

@@ -13,7 +13,7 @@
 namespace hogwild {
 
 // The configuration as "key = value" lines, less what may differ between ranks: the files only
-// rank 0 reads or writes (metrics_out, save_model, resume) and the data directory, whose path
+// rank 0 reads or writes (metrics_out, save_model, resume, init_from) and the data directory, whose path
 // may differ between machines. Then `data_lines` (one per data set: its size and checksum).
 std::vector<std::string> job_fingerprint(const Config& config, const std::vector<std::string>& data_lines);
 
@@ -34,5 +34,8 @@ std::optional<std::string> first_bad_input(const std::vector<std::string>& by_ra
 // Every rank calls it with its own fingerprint. When they differ, rank 0 throws JobInputError
 // with first_disagreement's message and the other ranks ReportedByRankZero, all at this point.
 void check_ranks_agree(MpiWorld& world, const std::vector<std::string>& fingerprint);
+
+// Rank 0's `text` on every rank (a collective; outside mpirun, `text`).
+std::string text_from_rank_zero(MpiWorld& world, const std::string& text);
 
 }  // namespace hogwild

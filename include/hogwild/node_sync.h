@@ -26,6 +26,7 @@ struct NodeEpoch {
   int64_t correct = 0;
   double loss_sum = 0;
   double seconds = 0;       // the slowest local worker's time for the epoch
+  double lr = 0;            // the workers' step size in the epoch
   double wall_seconds = 0;  // the parent's time since the previous epoch ended
   double mpi_seconds = 0;   // of that, in MPI collectives (waiting for other ranks included)
   uint64_t checksum = 0;    // of the parameters after the epoch's average (epoch, grads)
@@ -36,14 +37,19 @@ class NodeSync {
   // Rank 0, once every rank has finished `epoch`: every rank's figures; true stops the run.
   using EpochHandler = std::function<bool(int64_t epoch, const std::vector<NodeEpoch>& nodes)>;
 
+  // Every rank, at each epoch's end, after the average and before rank 0 hears of the epoch:
+  // where a collective that every rank must join goes (the checkpoint's momentum gather).
+  using EveryRankHook = std::function<void(int64_t epoch)>;
+
   // `params`: the node's shared parameters (count floats). `control` may be null (grads mode:
   // the rank trains in-process). Call after every rank holds the same starting parameters.
+  // The run's epochs are first_epoch + 1 .. epochs (first_epoch: --resume's epochs done).
   NodeSync(MpiWorld& world, const SyncPlan& plan, float* params, std::size_t count,
            WorkerControl* control, int procs, int64_t steps_per_epoch, int64_t epochs,
-           EpochHandler on_epoch);
+           EpochHandler on_epoch, int64_t first_epoch = 0, EveryRankHook at_epoch_end = {});
 
-  // Local worker `rank` finished `epoch` (1-based).
-  void worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds);
+  // Local worker `rank` finished `epoch` (1-based) with step size `lr`.
+  void worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds, double lr = 0);
 
   // Performs every sync event that is due, in order. Returns true when rank 0 has stopped the
   // run (its target is reached); every rank returns it at the same event.
@@ -64,6 +70,7 @@ class NodeSync {
   struct Pending {
     Totals totals;
     double seconds = 0;
+    double lr = 0;
     int reports = 0;
   };
   int64_t done_steps(int rank) const;
@@ -77,6 +84,7 @@ class NodeSync {
   WorkerControl* control_;
   int64_t steps_per_epoch_;
   EpochHandler on_epoch_;
+  EveryRankHook at_epoch_end_;
   std::vector<SyncEvent> events_;
   std::size_t next_ = 0;
   std::vector<int64_t> reported_;  // per local worker: epochs finished

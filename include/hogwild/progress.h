@@ -19,9 +19,10 @@ bool progress_wanted(const std::string& mode, std::FILE* out, bool under_mpirun)
 
 class ProgressLine {
  public:
-  // `workers` local workers, each making `steps_per_epoch` steps of `batch` samples an epoch.
+  // `workers` local workers, each making `steps_per_epoch` steps of `batch` samples an epoch,
+  // over epochs first_epoch + 1 .. epochs.
   ProgressLine(std::FILE* out, bool enabled, const WorkerControl* control, int workers,
-               int64_t steps_per_epoch, int64_t epochs, int64_t batch);
+               int64_t steps_per_epoch, int64_t epochs, int64_t batch, int64_t first_epoch = 0);
   ~ProgressLine() { clear(); }  // an error or an interruption leaves no half line behind
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
@@ -42,6 +43,7 @@ class ProgressLine {
   int64_t steps_per_epoch_;
   int64_t epochs_;
   int64_t batch_;
+  int64_t first_epoch_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_draw_;

@@ -17,6 +17,7 @@ struct EpochRecord {
   int64_t epoch = 0;  // 1-based
   Totals totals;
   double seconds = 0;
+  double lr = 0;  // the step size each worker took in the epoch
   double samples_per_second() const { return seconds > 0 ? double(totals.samples) / seconds : 0; }
 };
 
@@ -59,6 +60,8 @@ struct RunRecord {
   int64_t test_size = 0;
   int64_t parameters = 0;
   int64_t segment_bytes = 0;
+  std::string resumed_from;  // --resume's file; empty: a run from its start
+  int64_t resumed_after = 0; // the epochs the checkpoint had done: this run trains the rest
   std::vector<EpochRecord> epochs;
   Totals test;
   int64_t restarts = 0;  // failed workers replaced
@@ -80,8 +83,10 @@ struct RunRecord {
 // job, threads and cores the model line's; --print-config and the JSON have every key.
 std::string format_config(const Config& config);
 // The share of the run the slowest of `workers` workers has done, from each one's steps done
-// (a run is `epochs` x `steps_per_epoch` steps per worker): the run ends with the slowest.
-double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs);
+// (a run is `epochs` x `steps_per_epoch` steps per worker): the run ends with the slowest. A
+// resumed run counts from its first epoch: the checkpoint's epochs are not this run's work.
+double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs,
+                     int64_t first_epoch = 0);
 // "42s", "1m05s", "1h02m": how long, for people.
 std::string format_duration(double seconds);
 // Seconds left when `done` of the run's work (0..1) took `elapsed` seconds; -1 when unknown.

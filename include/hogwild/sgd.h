@@ -28,8 +28,11 @@ enum class UpdateTiming {
 
 class MomentumSgd {
  public:
-  // Throws InputError for a negative lr or a momentum outside [0, 1).
-  MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing);
+  // Throws InputError for a negative lr or a momentum outside [0, 1). `buffers`, when given,
+  // are the momentum buffers to update in place, one per parameter with its shape, holding
+  // their current values (a worker's slot in the MomentumStore); else zeros of its own.
+  MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing,
+              std::vector<at::Tensor> buffers = {});
   ~MomentumSgd();  // removes the gradient hooks, so a later backward updates nothing
   MomentumSgd(const MomentumSgd&) = delete;
   MomentumSgd& operator=(const MomentumSgd&) = delete;
@@ -48,7 +51,7 @@ class MomentumSgd {
   void update(std::size_t i, const at::Tensor& grad);
 
   std::vector<at::Tensor> parameters_;
-  std::vector<at::Tensor> momentum_;  // private to this worker; zeros at first
+  std::vector<at::Tensor> momentum_;  // private to this worker
   std::vector<unsigned> hooks_;       // kDuringBackward: one per parameter
   double lr_;
   double momentum_factor_;

@@ -31,6 +31,7 @@ struct WorkerReport {
   int64_t correct = 0;
   double loss_sum = 0;  // sum over samples of the per-sample loss
   double seconds = 0;
+  double lr = 0;  // the step size of the epoch
   char message[256] = {};  // kFailure, kFatal: what went wrong
 };
 
@@ -107,7 +108,8 @@ class StopSignals {
 // orphans training on.
 class WorkerGroup {
  public:
-  WorkerGroup(int procs, WorkerBody body, int max_restarts = 0);
+  // Every worker starts at epoch `first_epoch` (0-based; --resume's epochs done).
+  WorkerGroup(int procs, WorkerBody body, int max_restarts = 0, int first_epoch = 0);
   // Stops (SIGTERM, then SIGKILL after a grace period) and reaps workers still running.
   ~WorkerGroup();
   WorkerGroup(const WorkerGroup&) = delete;
@@ -159,6 +161,7 @@ class WorkerGroup {
   WorkerBody body_;
   int max_restarts_;
   int restarts_ = 0;
+  int first_epoch_ = 0;
   bool stop_early_ = false;
   int poll_interval_ms_ = 100;
   std::vector<pid_t> pids_;  // by rank; -1 once reaped

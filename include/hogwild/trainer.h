@@ -24,6 +24,7 @@ struct TrainOptions {
   double momentum = 0.9;
   bool reset_momentum_each_epoch = false;  // clear the buffers after each epoch's callback
   uint64_t seed = 1;  // dropout masks of epoch e: dropout_key(seed, e)
+  std::vector<at::Tensor> momentum_buffers;  // when not empty: the optimizer's (MomentumSgd)
 };
 
 // A loss that is NaN or infinite: the shared parameters are ruined, so no restart helps.

@@ -10,6 +10,7 @@
 #include "hogwild/dataset.h"
 #include "hogwild/epoch_boundaries.h"
 #include "hogwild/model.h"
+#include "hogwild/momentum_store.h"
 #include "hogwild/mpi_world.h"
 #include "hogwild/partition.h"
 #include "hogwild/progress.h"
@@ -29,6 +30,7 @@ struct PreparedRun {
   RunRecord& record;
   MnistNet model;  // its parameters lie in `shared`
   SharedParameters& shared;
+  MomentumStore& momentum;  // every local worker's buffers (a checkpoint's after --resume)
   const Dataset& train;
   const StridedPartition& partition;
   const WorkerSetup& setup;  // what every forked worker gets (the control block included)

@@ -10,6 +10,7 @@
 #include "hogwild/config.h"
 #include "hogwild/dataset.h"
 #include "hogwild/model.h"
+#include "hogwild/momentum_store.h"
 #include "hogwild/partition.h"
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
@@ -48,6 +49,7 @@ struct WorkerSetup {
   int64_t steps_per_epoch = 0;
   WorkerControl* control = nullptr;  // in shared memory
   const SharedParameters* parameters = nullptr;  // checked before training and after every epoch
+  MomentumStore* momentum = nullptr;  // each worker's buffers, in its slot; null: private ones
   Precision precision = Precision::kFp32;  // of the step; the parent's evaluations stay fp32
   bool reset_momentum_each_epoch = false;  // --reset-momentum under mpirun --sync epoch
   FaultPlan fault;
@@ -58,5 +60,8 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper);
 
 WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& train,
                        const StridedPartition& partition);
+
+// Worker `worker`'s momentum buffers in `store`, as tensors shaped as `model`'s parameters.
+std::vector<torch::Tensor> momentum_buffers(MomentumStore& store, int worker, MnistNet& model);
 
 }  // namespace hogwild

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "hogwild/config.h"
 
@@ -18,8 +19,23 @@ struct WorkerControl {
     std::atomic<int64_t> value{0};
   };
   bool gated = false;  // set before fork: workers wait at every epoch's end
+  int64_t checkpoint_every = 0;  // set before fork: ... and at the end of every such epoch
+  int64_t epochs = 0;            // set before fork: none waits after the last
   std::atomic<int64_t> released_epoch{0};  // workers may start the epoch after this one
   Counter steps[kMaxProcs];  // steps of the whole run each local worker has begun
+
+  // A worker that has finished `epoch` (1-based) waits for released_epoch to reach it.
+  bool waits_after(int64_t epoch) const {
+    return epoch < epochs && (gated || (checkpoint_every > 0 && epoch % checkpoint_every == 0));
+  }
+  // What the stall watch sees of worker `rank`, which has reported `epochs_reported` epochs:
+  // its step count, or nothing while it waits at the gate by design.
+  std::optional<int64_t> progress(int rank, int64_t epochs_reported) const {
+    if (waits_after(epochs_reported) && epochs_reported > released_epoch.load(std::memory_order_acquire)) {
+      return std::nullopt;
+    }
+    return steps[rank].value.load(std::memory_order_relaxed);
+  }
 };
 
 }  // namespace hogwild
