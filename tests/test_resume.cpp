@@ -38,11 +38,15 @@ std::string smoke_run(const std::string& marker) {
 }
 
 // Runs `script` (sh) in `dir`, after `prefix` (unshare ...); returns its exit code and what it
-// printed (stdout and stderr).
-std::pair<int, std::string> run_script(const TempDir& dir, const std::string& script, const std::string& prefix = "") {
+// printed (stdout and stderr). Killed after `limit`, as run_shell does.
+std::pair<int, std::string> run_script(const TempDir& dir, const std::string& script, const std::string& prefix = "",
+                                       std::chrono::seconds limit = hogwild::testing::kHangLimit) {
   std::ofstream(dir.file("script.sh")) << script;
-  return run_shell("cd " + dir.path() + " && " + prefix + " sh script.sh 2>&1");
+  return run_shell("cd " + dir.path() + " && " + prefix + " sh script.sh 2>&1", limit);
 }
+
+// The two 15-epoch MNIST runs' limit: below their ctest TIMEOUT (tests/long_tests.cmake).
+constexpr std::chrono::seconds kFifteenMnistEpochs{540};
 
 // Starts `job` (its output into killed.out), waits for its checkpoint after epoch 3, then
 // kills every process whose command line holds `marker` with SIGKILL at once: a lost machine.
@@ -109,7 +113,9 @@ TEST_CASE("one worker: killed with SIGKILL after a checkpoint and resumed, it en
   const std::string run = smoke_run(marker);
   const auto [code, text] = run_script(
       dir, run + " --save-model straight.pt --metrics-out straight.json >straight.out\n" +
-               kill_after_checkpoint(run + " --save-model ck.pt --checkpoint-every 1", marker) +
+               // The evaluation before each checkpoint gives a worker that did not wait at the
+               // epoch's end time for steps of the next one.
+               kill_after_checkpoint(run + " --save-model ck.pt --checkpoint-every 1 --eval-every-epoch", marker) +
                run + " --resume ck.pt --save-model resumed.pt --metrics-out resumed.json >resumed.out\n");
   INFO(text);
   INFO("killed run: " << slurp(dir.file("killed.out")));
@@ -162,7 +168,7 @@ wait $job
 echo "first: exit $?"
 {run} --resume ck.pt --save-model ck.pt --metrics-out resumed.json > resumed.out 2>&1
 echo "resumed: exit $?"
-)SH", fmt::arg("run", run)));
+)SH", fmt::arg("run", run)), "", kFifteenMnistEpochs);
   INFO(text);
   INFO("first run: " << slurp(dir.file("first.out")));
   INFO("resumed run: " << slurp(dir.file("resumed.out")));
@@ -264,7 +270,7 @@ echo "launcher: exit $?"
 )SH",
       fmt::arg("launcher", source_path("scripts/resumable.sh")), fmt::arg("root", kRootMayRunMpi),
       fmt::arg("train", HOGWILD_TRAIN_BIN), fmt::arg("config", source_path("configs/mnist.toml")),
-      fmt::arg("marker", marker), fmt::arg("kill", kill_rank_one(marker))));
+      fmt::arg("marker", marker), fmt::arg("kill", kill_rank_one(marker))), "", kFifteenMnistEpochs);
   const std::string err = slurp(dir.file("err"));
   INFO(text);
   INFO("stdout: " << slurp(dir.file("out")));
