@@ -227,6 +227,15 @@ TEST_CASE("--resume refuses what would change the run: a changed flag, another n
   CHECK(old_code == 2);
   CHECK(old_text.find("holds parameters but not the run that made them") != std::string::npos);
   CHECK(old_text.find("--init-from " + dir.file("old.pt")) != std::string::npos);
+  // ... and hogwild_eval and --init-from open it as before.
+  const auto [eval_code, eval_text] = run_shell(fmt::format("{} --model {} --test-limit 100 2>&1", HOGWILD_EVAL_BIN,
+                                                            dir.file("old.pt")));
+  CHECK(eval_code == 0);
+  CHECK(eval_text.find("of 100 images") != std::string::npos);
+  const auto [init_code, init_text] = run_shell(fmt::format("{} --init-from {} --train-limit 200 --test-limit 100 --epochs 1 --progress off 2>&1",
+                                                            HOGWILD_TRAIN_BIN, dir.file("old.pt")));
+  CHECK(init_code == 0);
+  CHECK(init_text.find("model: a new run from the parameters in " + dir.file("old.pt")) != std::string::npos);
 
   if (std::system("command -v mpirun >/dev/null") != 0) return;
   const auto [mpi_code, mpi_text] = run_shell(fmt::format("cd {} && {} {} --resume ck.pt --progress off 2>&1", dir.path(),
