@@ -44,13 +44,16 @@ for i, path in enumerate(files):
     if not epochs:
         sys.exit(f"plot_run: {path}: no finished epoch to plot")
     loss, done_at, clock = {}, {}, {}
-    for e in sorted(epochs, key=lambda e: (e["rank"], e["epoch"])):
+    # Who trained an epoch: a worker, or an MPI rank's workers together (schema 2; schema 1
+    # files have "rank" alone, which meant either).
+    who = lambda e: (e["rank"], e.get("worker", -1) if e.get("worker") is not None else -1)
+    for e in sorted(epochs, key=lambda e: (who(e), e["epoch"])):
         n, s = e["epoch"], e["samples"]
         total = loss.setdefault(n, [0.0, 0])
         total[0] += e["loss"] * s
         total[1] += s
-        clock[e["rank"]] = clock.get(e["rank"], 0.0) + e["seconds"]
-        done_at[n] = max(done_at.get(n, 0.0), clock[e["rank"]])
+        clock[who(e)] = clock.get(who(e), 0.0) + e["seconds"]
+        done_at[n] = max(done_at.get(n, 0.0), clock[who(e)])
     with open(os.path.join(tmp, f"loss{i}.dat"), "w") as out:
         for n in sorted(loss):
             out.write(f"{n} {done_at[n]:.3f} {loss[n][0] / max(1, loss[n][1]):.6f}\n")

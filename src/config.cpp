@@ -55,7 +55,7 @@ const std::vector<Field>& fields() {
       {"lr_schedule", "cosine (lr decays over the epochs) or constant; empty: the recipe's "
        "(scaled cosine, seed constant)", &Config::lr_schedule, kTraining},
       {"momentum", "SGD momentum, in [0, 1)", &Config::momentum, kTraining},
-      {"seed", "seed for initialisation, shuffling (seed + epoch) and dropout (seed + rank)",
+      {"seed", "seed for initialisation, shuffling (seed + epoch) and the dropout masks (seed, epoch, sample)",
        &Config::seed, kTraining},
       {"train_limit", "use only the first N training images; 0: all", &Config::train_limit, kTraining},
       {"test_limit", "use only the first N test images; 0: all", &Config::test_limit},

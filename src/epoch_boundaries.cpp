@@ -23,7 +23,7 @@ bool EpochBoundaries::checkpoint_due(int64_t epoch) const {
 int64_t EpochBoundaries::record_worker_epoch(const EpochRecord& record) {
   run_.epochs.push_back(record);
   const int64_t before = *std::min_element(epochs_done_.begin(), epochs_done_.end());
-  epochs_done_[record.rank] = record.epoch;
+  epochs_done_[record.worker] = record.epoch;
   print("{}\n", format_epoch_line(record, config_.epochs, config_.procs, eta()));
   const int64_t slowest = *std::min_element(epochs_done_.begin(), epochs_done_.end());
   return slowest > before ? slowest : 0;
@@ -35,7 +35,7 @@ void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEp
   std::vector<EpochRecord> lines;
   for (std::size_t k = 0; k < ranks.size(); ++k) {
     const NodeEpoch& n = ranks[k];
-    lines.push_back({int64_t(k), epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds, n.lr});
+    lines.push_back({-1, epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds, n.lr, int64_t(k)});
     record.wall_seconds = std::max(record.wall_seconds, n.wall_seconds);
     record.mpi_seconds.push_back(n.mpi_seconds);
     record.checksums.push_back(n.checksum);

@@ -14,7 +14,7 @@
 #include "hogwild/recipe.h"
 #include "hogwild/report.h"
 #include "hogwild/run.h"
-#include "hogwild/supervisor.h"
+#include "hogwild/stop_signals.h"
 
 int main(int argc, char** argv) {
   hogwild::MpiWorld world(&argc, &argv);  // first: MPI_Init may take its own arguments out

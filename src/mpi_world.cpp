@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "hogwild/error.h"
-#include "hogwild/supervisor.h"
+#include "hogwild/stop_signals.h"
 
 namespace hogwild {
 namespace {

@@ -66,7 +66,7 @@ std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t proc
   const int rank_width = int(fmt::formatted_size("{}", procs - 1));
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
   return fmt::format("epoch {:>{}}/{}  rank {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
-                     r.epoch, epoch_width, epochs, r.rank, rank_width, r.totals.mean_loss(),
+                     r.epoch, epoch_width, epochs, r.worker, rank_width, r.totals.mean_loss(),
                      r.totals.accuracy(), r.samples_per_second(), r.seconds, eta_text(eta));
 }
 
@@ -178,6 +178,7 @@ std::string metrics_json(const RunRecord& run) {
   json epochs = json::array();
   for (const auto& e : run.epochs) {
     epochs.push_back({{"epoch", e.epoch},
+                      {"worker", e.worker >= 0 ? json(e.worker) : json(nullptr)},
                       {"rank", e.rank},
                       {"samples", e.totals.samples},
                       {"loss", e.totals.mean_loss()},
@@ -196,6 +197,7 @@ std::string metrics_json(const RunRecord& run) {
   const Hyperparameters& h = run.hyperparameters;
   const bool reached = run.target_epoch > 0;
   json doc = {
+      {"schema", kMetricsSchema},
       {"config", config},
       {"hyperparameters", hyperparameters_object(h)},
       {"machine", {{"cores", run.cores}, {"cpu", run.cpu}, {"isa", run.isa}, {"amx", run.amx}}},

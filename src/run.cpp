@@ -24,7 +24,7 @@
 #include "hogwild/progress.h"
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
-#include "hogwild/supervisor.h"
+#include "hogwild/stop_signals.h"
 #include "hogwild/sync.h"
 #include "hogwild/training_modes.h"
 #include "hogwild/worker.h"

@@ -23,23 +23,6 @@ static_assert(sizeof(WorkerReport) <= PIPE_BUF, "reports must be written atomica
 namespace {
 
 constexpr auto kGracePeriod = std::chrono::seconds(3);
-constexpr int kMaxTrackedWorkers = 1024;
-
-// State the signal handler may touch: the first stop signal, and the workers to kill if a
-// second one comes.
-volatile sig_atomic_t g_stop_signal = 0;
-volatile pid_t g_worker_pids[kMaxTrackedWorkers];
-volatile sig_atomic_t g_worker_count = 0;
-
-extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) {  // the second Ctrl-C: no more grace
-    for (int i = 0; i < g_worker_count; ++i) {
-      if (g_worker_pids[i] > 0) ::kill(g_worker_pids[i], SIGKILL);
-    }
-    ::_exit(128 + sig);
-  }
-  g_stop_signal = sig;
-}
 
 // Reads one whole report if one is waiting; false if the pipe is empty.
 bool try_read_report(int fd, WorkerReport& report) {
@@ -66,38 +49,6 @@ bool try_read_report(int fd, WorkerReport& report) {
 
 }  // namespace
 
-StopSignals::StopSignals() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, &saved_int_);
-  ::sigaction(SIGTERM, &action, &saved_term_);
-  outermost_ = saved_int_.sa_handler != on_stop_signal;
-  if (outermost_) g_stop_signal = 0;
-}
-
-StopSignals::~StopSignals() {
-  ::sigaction(SIGINT, &saved_int_, nullptr);
-  ::sigaction(SIGTERM, &saved_term_, nullptr);
-  if (outermost_) g_stop_signal = 0;
-}
-
-int StopSignals::received() { return g_stop_signal; }
-
-std::vector<pid_t> pids_killed_on_second_signal() {
-  std::vector<pid_t> pids;
-  for (int i = 0; i < g_worker_count; ++i) {
-    const pid_t pid = g_worker_pids[i];
-    if (pid > 0) pids.push_back(pid);
-  }
-  return pids;
-}
-
-void StopSignals::throw_if_received(const std::string& context) {
-  const int sig = g_stop_signal;
-  if (sig != 0) throw Interrupted(sig, fmt::format("interrupted by {}{}", signal_name(sig), context));
-}
-
 void ReportChannel::send(const WorkerReport& report) {
   const ssize_t n = ::write(fd_, &report, sizeof report);
   if (n != ssize_t(sizeof report)) throw Error(system_error_text("sending a worker report", errno));
@@ -120,11 +71,6 @@ std::string process_state(pid_t pid) {
   return fmt::format("{} ({})", what, state);
 }
 
-std::string signal_name(int sig) {
-  const char* name = ::sigabbrev_np(sig);
-  return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
-}
-
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exit code {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
@@ -136,29 +82,29 @@ std::string describe_wait_status(int status) {
 
 WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts, int first_epoch)
     : body_(std::move(body)), max_restarts_(max_restarts), first_epoch_(first_epoch) {
-  if (procs < 1 || procs > kMaxTrackedWorkers) {
-    throw Error(fmt::format("cannot supervise {} workers (at most {})", procs, kMaxTrackedWorkers));
+  if (procs < 1 || procs > kMaxKilledWorkers) {
+    throw Error(fmt::format("cannot supervise {} workers (at most {})", procs, kMaxKilledWorkers));
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(system_error_text("creating the report pipe", errno));
   read_fd_ = fds[0];
   write_fd_ = fds[1];
   ::fcntl(read_fd_, F_SETFL, ::fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
-  g_worker_count = 0;
+  set_registered_worker_count(0);
 
   pids_.assign(procs, -1);
   incarnations_.assign(procs, 0);
   progress_seen_.assign(procs, std::nullopt);
   progress_since_.assign(procs, std::chrono::steady_clock::now());
   stalled_.assign(procs, "");
-  g_worker_count = procs;
+  set_registered_worker_count(procs);
   try {
     for (int rank = 0; rank < procs; ++rank) spawn({rank, first_epoch, 0});
   } catch (...) {
     stop_all();  // no destructor runs for a constructor that throws
     ::close(read_fd_);
     ::close(write_fd_);
-    g_worker_count = 0;
+    set_registered_worker_count(0);
     throw;
   }
 }
@@ -219,19 +165,19 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   incarnations_[start.rank] = start.incarnation;
   progress_seen_[start.rank] = std::nullopt;  // a new process: its start-up counts from now
   progress_since_[start.rank] = std::chrono::steady_clock::now();
-  g_worker_pids[start.rank] = pid;
+  register_worker_pid(start.rank, pid);
 }
 
 WorkerGroup::~WorkerGroup() {
   stop_all();
   if (read_fd_ >= 0) ::close(read_fd_);
   if (write_fd_ >= 0) ::close(write_fd_);
-  g_worker_count = 0;
+  set_registered_worker_count(0);
 }
 
 void WorkerGroup::forget(std::size_t rank) {
   // A reaped pid may be reused by any process: a second Ctrl-C must not kill it.
-  g_worker_pids[rank] = -1;
+  register_worker_pid(int(rank), -1);
   pids_[rank] = -1;
 }
 

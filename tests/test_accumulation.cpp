@@ -178,12 +178,13 @@ std::string mpirun(int ranks) {
                      "--oversubscribe --bind-to none -np {} ", ranks);
 }
 
-// The loss a worker (or an MPI rank, all its workers together) reported for `epoch`.
-double reported_loss(const nlohmann::json& doc, int64_t rank, int64_t epoch) {
+// The loss a worker (`key` "worker") or an MPI rank (all its workers together: "rank")
+// reported for `epoch`.
+double reported_loss(const nlohmann::json& doc, int64_t who, int64_t epoch, const char* key = "worker") {
   for (const auto& e : doc["epochs"]) {
-    if (e["rank"] == rank && e["epoch"] == epoch) return e["loss"];
+    if (e[key] == who && e["epoch"] == epoch) return e["loss"];
   }
-  FAIL("no epoch ", epoch, " of rank ", rank, " in the metrics");
+  FAIL("no epoch ", epoch, " of ", key, " ", who, " in the metrics");
   return 0;
 }
 
@@ -249,7 +250,7 @@ TEST_CASE("mpirun 2 ranks x 2 workers: the job's model is the mean of the ranks'
       const Slice& a = slots[std::size_t(2 * rank)];
       const Slice& b = slots[std::size_t(2 * rank + 1)];
       CAPTURE(rank);
-      CHECK(reported_loss(doc, rank, 1) ==
+      CHECK(reported_loss(doc, rank, 1, "rank") ==
             doctest::Approx((a.loss_sum + b.loss_sum) / double(a.samples + b.samples)).epsilon(0.001));
     }
   }
@@ -329,7 +330,7 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   // The replacement trained its epoch whole, on its own slice.
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   int64_t reports = 0;
-  for (const auto& e : doc["epochs"]) reports += e["rank"] == killed;
+  for (const auto& e : doc["epochs"]) reports += e["worker"] == killed;
   CHECK(reports == shape.epochs);
   CHECK(reported_loss(doc, killed, epoch + 1) == doctest::Approx(lost.mean_loss()).epsilon(0.002));
 }

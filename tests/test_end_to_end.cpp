@@ -192,7 +192,7 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
   for (int rank = 0; rank < 2; ++rank) {
     double first = -1, last = -1;
     for (const auto& e : doc["epochs"]) {
-      if (e["rank"] != rank) continue;
+      if (e["worker"] != rank) continue;
       if (e["epoch"] == 1) first = e["loss"];
       if (e["epoch"] == epochs) last = e["loss"];
     }
@@ -282,7 +282,7 @@ TEST_CASE("a worker killed mid-run is replaced, training completes and the resta
   CHECK(doc["restarts"] == 1);
   CHECK(double(doc["test"]["accuracy"]) > 65.0);  // the smoke run's bar, less a little for the lost steps
   int rank1_epochs = 0;
-  for (const auto& e : doc["epochs"]) rank1_epochs += e["rank"] == 1;
+  for (const auto& e : doc["epochs"]) rank1_epochs += e["worker"] == 1;
   CHECK(rank1_epochs == 3);  // the lost epoch was trained again
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());

@@ -75,3 +75,22 @@ TEST_CASE("an MPI job's JSON has its mpi object, and a run without MPI has none"
   CHECK(doc["mpi"]["epochs"][0]["mpi_share"] == doctest::Approx(0.05));
   CHECK(doc["mpi"]["final_identical"] == false);
 }
+
+TEST_CASE("the metrics JSON says its schema, and an epoch record names its worker and its MPI rank apart") {
+  RunRecord run;
+  run.config.procs = 2;
+  run.epochs.push_back({1, 3, Totals{100, 90, 20.0}, 2.0, 0.015, 0});   // worker 1 on one machine
+  run.epochs.push_back({-1, 3, Totals{200, 180, 40.0}, 2.0, 0.015, 1});  // MPI rank 1, all its workers
+  run.resumed_from = "ck.pt";
+  run.resumed_after = 2;
+  const auto doc = nlohmann::json::parse(metrics_json(run));
+  CHECK(doc["schema"] == kMetricsSchema);
+  CHECK(doc["epochs"][0]["worker"] == 1);
+  CHECK(doc["epochs"][0]["rank"] == 0);
+  CHECK(doc["epochs"][0]["lr"] == 0.015);
+  CHECK(doc["epochs"][1]["worker"].is_null());
+  CHECK(doc["epochs"][1]["rank"] == 1);
+  CHECK(doc["resumed"]["from"] == "ck.pt");
+  CHECK(doc["resumed"]["epochs_done"] == 2);
+  CHECK(nlohmann::json::parse(metrics_json(RunRecord{}))["resumed"].is_null());
+}

@@ -95,7 +95,7 @@ void check_same_run(const TempDir& dir, int64_t epochs_done) {
   for (const auto& epoch : resumed_doc["epochs"]) {
     int matched = 0;
     for (const auto& same : straight_doc["epochs"]) {
-      if (same["epoch"] != epoch["epoch"] || same["rank"] != epoch["rank"]) continue;
+      if (same["epoch"] != epoch["epoch"] || same["rank"] != epoch["rank"] || same["worker"] != epoch["worker"]) continue;
       ++matched;
       CHECK(epoch["lr"] == same["lr"]);
       CHECK(epoch["loss"] == same["loss"]);

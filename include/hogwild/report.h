@@ -12,12 +12,14 @@
 
 namespace hogwild {
 
+// One epoch of one worker (one machine), or of every worker of one MPI rank together.
 struct EpochRecord {
-  int64_t rank = 0;
-  int64_t epoch = 0;  // 1-based
+  int64_t worker = 0;  // the local worker; -1: all of the rank's (an MPI job's records)
+  int64_t epoch = 0;   // 1-based
   Totals totals;
   double seconds = 0;
-  double lr = 0;  // the step size each worker took in the epoch
+  double lr = 0;       // the step size each worker took in the epoch
+  int64_t rank = 0;    // the MPI rank (0 on one machine)
   double samples_per_second() const { return seconds > 0 ? double(totals.samples) / seconds : 0; }
 };
 
@@ -106,6 +108,11 @@ bool all_equal(const std::vector<uint64_t>& checksums);
 
 // The effective configuration as a JSON object (data_dir resolved).
 std::string config_json(const Config& config);
+
+// The JSON document's layout version, its "schema". 2: each epoch record names its "worker"
+// (null for an MPI rank's record of all its workers) and its MPI "rank" apart (1 had one
+// "rank" for either); "resumed" and each epoch's "lr" are new.
+inline constexpr int kMetricsSchema = 2;
 
 // The whole run as one JSON document, written as OutputFile writes (output_file.h).
 std::string metrics_json(const RunRecord& run);

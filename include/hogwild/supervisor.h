@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hogwild/error.h"
+#include "hogwild/stop_signals.h"
 
 namespace hogwild {
 
@@ -63,43 +64,6 @@ struct RestartNotice {
   int first_epoch = 0;  // 0-based epoch the replacement starts with
   int restarts = 0;     // restarts so far, this one included
   int max_restarts = 0;
-};
-
-// SIGINT or SIGTERM reached the parent while it supervised; the workers have been stopped.
-class Interrupted : public Error {
- public:
-  Interrupted(int signal, const std::string& message, bool told = false)
-      : Error(message), signal_(signal), told_(told) {}
-  int signal() const { return signal_; }
-  // The message was already printed where the signal was noticed (an MPI rank tells at once:
-  // mpirun may kill it before its clean-up is over).
-  bool told() const { return told_; }
-
- private:
-  int signal_;
-  bool told_;
-};
-
-// Catches SIGINT and SIGTERM for as long as it lives, so that a run stops where it can clean
-// up: the first signal is only recorded, a second one exits at once (128 + signal) after
-// SIGKILLing any workers. Nests: an inner one (a WorkerGroup's) keeps the outer's record and
-// each restores the handlers it found.
-class StopSignals {
- public:
-  StopSignals();
-  ~StopSignals();
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
-  // The first signal received, 0 if none.
-  static int received();
-  // Throws Interrupted("interrupted by SIGINT<context>") if a signal was received.
-  static void throw_if_received(const std::string& context);
-
- private:
-  struct sigaction saved_int_ {};
-  struct sigaction saved_term_ {};
-  bool outermost_ = true;
 };
 
 // Owns the forked workers. Each runs `body(start, channel)` and exits 0; an exception in it
@@ -177,8 +141,6 @@ class WorkerGroup {
   int write_fd_ = -1;  // kept for replacements
 };
 
-// The pids a second SIGINT or SIGTERM would SIGKILL now: the running workers only.
-std::vector<pid_t> pids_killed_on_second_signal();
 
 // "exit code 3" / "signal 9 (SIGKILL)" for a waitpid status.
 std::string describe_wait_status(int status);
@@ -186,7 +148,5 @@ std::string describe_wait_status(int status);
 // "stopped (T)", "sleeping (S)", "running (R)": a process's state as /proc/PID/stat gives it.
 std::string process_state(pid_t pid);
 
-// "SIGINT" for SIGINT.
-std::string signal_name(int signal);
 
 }  // namespace hogwild
