@@ -146,31 +146,66 @@ WorkerSetup worker_setup(const Config& config, const RunRecord& run, const MpiWo
   return setup;
 }
 
+// Rank 0, --resume: the run the checkpoint holds, its parameters loaded into `model`, checked
+// against this run's training data and network.
+RunState read_checkpoint(const Config& config, const std::string& training_data, MnistNet& model, std::FILE* out) {
+  load_parameters(*model, config.resume);
+  RunState state = read_run_state(config.resume);
+  if (state.training_data != training_data) {
+    throw InputError(fmt::format("--resume {}: its run trained on other data ({}; here: {}); --init-from {} "
+                                 "starts a new run from its parameters", config.resume, state.training_data,
+                                 training_data, config.resume));
+  }
+  std::size_t floats = 0;
+  for (const auto& p : model->parameters()) floats += std::size_t(p.numel());
+  for (const auto& buffer : state.momentum) {
+    if (buffer.size() != floats) {
+      throw InputError(fmt::format("--resume {}: a momentum buffer holds {} values, the network has {} parameters",
+                                   config.resume, buffer.size(), floats));
+    }
+  }
+  fmt::print(out, "model: resumed from {} after epoch {} of {}{}; momentum {}\n", config.resume, state.epochs_done,
+             config.epochs, state.partial ? " and part of the next (saved on a stop signal: that epoch is trained again)" : "",
+             state.momentum.empty() ? "buffers start at zero (the file has none)" : "buffers restored");
+  return state;
+}
+
+// Every rank: its own workers' momentum buffers out of rank 0's `state` (rank r's are
+// r * procs .. r * procs + procs - 1); none when the checkpoint has none.
+std::vector<std::vector<float>> share_momentum(MpiWorld& world, const RunState& state, int64_t procs,
+                                               std::size_t floats, const std::string& file) {
+  int32_t buffers = int32_t(state.momentum.size());
+  world.broadcast(&buffers, sizeof buffers);
+  if (buffers == 0) return {};
+  if (buffers != world.size() * procs) {
+    throw InputError(fmt::format("--resume {}: holds {} workers' momentum, this job has {}", file, buffers,
+                                 world.size() * procs));
+  }
+  std::vector<std::vector<float>> mine;
+  for (int r = 0; r < world.size(); ++r) {
+    for (int64_t w = 0; w < procs; ++w) {
+      std::vector<float> buffer = world.rank() == 0 ? state.momentum[std::size_t(r * procs + w)] : std::vector<float>(floats);
+      world.broadcast(buffer.data(), buffer.size() * sizeof(float));
+      if (r == world.rank()) mine.push_back(std::move(buffer));
+    }
+  }
+  return mine;
+}
+
 // The model every rank starts from: rank 0's, fresh from the seed, from a file's parameters
-// (--init-from) or where a checkpoint left the run (--resume: its epochs done, every worker's
-// momentum), moved into a shared segment whose name is gone before any worker exists
-// (fork() keeps the mapping), so nothing is left in /dev/shm whatever happens to any process.
-// Returns the checkpoint's momentum buffers for this rank's workers (none: zeros).
+// (--init-from) or where a checkpoint left the run (--resume), moved into a shared segment
+// whose name is gone before any worker exists (fork() keeps the mapping), so nothing is left
+// in /dev/shm whatever happens to any process. Returns this rank's workers' momentum buffers
+// from the checkpoint (none: zeros).
 std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& world, const std::string& training_data,
                                             MnistNet& model, std::unique_ptr<SharedParameters>& shared,
                                             RunRecord& run, std::FILE* out) {
-  RunState state;
-  if (world.rank() == 0 && !config.init_from.empty()) {  // the other ranks get rank 0's below
+  RunState state;  // the other ranks get rank 0's parameters and state below
+  if (world.rank() == 0 && !config.init_from.empty()) {
     load_parameters(*model, config.init_from);
     fmt::print(out, "model: a new run from the parameters in {}\n", config.init_from);
   }
-  if (world.rank() == 0 && !config.resume.empty()) {
-    load_parameters(*model, config.resume);
-    state = read_run_state(config.resume);
-    if (state.training_data != training_data) {
-      throw InputError(fmt::format("--resume {}: its run trained on other data ({}; here: {}); --init-from {} "
-                                   "starts a new run from its parameters", config.resume, state.training_data,
-                                   training_data, config.resume));
-    }
-    fmt::print(out, "model: resumed from {} after epoch {} of {}{}; momentum {}\n", config.resume,
-               state.epochs_done, config.epochs, state.partial ? " and part of the next (saved on a stop signal: that epoch is trained again)" : "",
-               state.momentum.empty() ? "buffers start at zero (the file has none)" : "buffers restored");
-  }
+  if (world.rank() == 0 && !config.resume.empty()) state = read_checkpoint(config, training_data, model, out);
   shared = std::make_unique<SharedParameters>(*model);
   shared->segment().unlink();
   world.broadcast(shared->segment().data(), shared->segment().size());
@@ -179,24 +214,7 @@ std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& worl
     run.resumed_from = config.resume;
     run.resumed_after = state.epochs_done;
   }
-  // Each rank's workers' buffers: rank 0 has them all (rank r's are r * procs .. + procs - 1).
-  int32_t buffers = int32_t(state.momentum.size());
-  world.broadcast(&buffers, sizeof buffers);
-  if (buffers == 0) return {};
-  if (buffers != world.size() * config.procs) {
-    throw InputError(fmt::format("--resume {}: holds {} workers' momentum, this job has {}", config.resume, buffers,
-                                 world.size() * config.procs));
-  }
-  std::vector<std::vector<float>> mine;
-  for (int r = 0; r < world.size(); ++r) {
-    for (int64_t w = 0; w < config.procs; ++w) {
-      std::vector<float> buffer = world.rank() == 0 ? state.momentum[std::size_t(r * config.procs + w)]
-                                                    : std::vector<float>(shared->parameter_count());
-      world.broadcast(buffer.data(), buffer.size() * sizeof(float));
-      if (r == world.rank()) mine.push_back(std::move(buffer));
-    }
-  }
-  return mine;
+  return share_momentum(world, state, config.procs, shared->parameter_count(), config.resume);
 }
 
 // The control block (worker step counters, the epoch gate) in a segment of its own.
