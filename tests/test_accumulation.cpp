@@ -31,6 +31,7 @@
 #include "test_support.h"
 
 using namespace hogwild;
+using hogwild::testing::source_path;
 using hogwild::testing::run_shell;
 using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
@@ -51,10 +52,6 @@ struct Shape {
   int64_t epochs = 1;
   double lr = 3e-5;
 };
-
-std::string source_path(const std::string& relative) {
-  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
-}
 
 const Dataset& mnist_train(int64_t limit) {
   static const Dataset data = load_dataset(source_path("data/mnist"), "train", 4000);

@@ -17,6 +17,7 @@
 
 #include "test_support.h"
 
+using hogwild::testing::source_path;
 using hogwild::testing::idx_images_bytes;
 using hogwild::testing::idx_labels_bytes;
 using hogwild::testing::run_shell;
@@ -151,10 +152,6 @@ std::string test_line(const std::string& out) {
   const auto start = out.find("test: loss");
   if (start == std::string::npos) return "";
   return out.substr(start, out.find(" images", start) - start);
-}
-
-std::string source_path(const std::string& relative) {
-  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
 }
 
 }  // namespace

@@ -17,16 +17,13 @@
 #include "hogwild/model.h"
 #include "test_support.h"
 
+using hogwild::testing::source_path;
 using hogwild::testing::run_shell;
 using hogwild::testing::skip;
 using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
 
 namespace {
-
-std::string source_path(const std::string& relative) {
-  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
-}
 
 // As README's `make mpirun`: root needs OpenMPI's consent, 3 ranks on 2 cores need
 // --oversubscribe, and ranks that fork workers must not be bound to one core each.

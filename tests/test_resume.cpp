@@ -17,16 +17,13 @@
 #include "hogwild/recipe.h"
 #include "test_support.h"
 
+using hogwild::testing::source_path;
 using hogwild::testing::run_shell;
 using hogwild::testing::skip;
 using hogwild::testing::slurp;
 using hogwild::testing::TempDir;
 
 namespace {
-
-std::string source_path(const std::string& relative) {
-  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
-}
 
 const std::string kRootMayRunMpi = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
 const std::string kMpirun = kRootMayRunMpi + "mpirun --oversubscribe --bind-to none -np 2 ";

@@ -187,4 +187,8 @@ std::vector<int> children_of(int pid) {
   return pids;
 }
 
+std::string source_path(const std::string& relative) {
+  return std::string(HOGWILD_SOURCE_DIR) + "/" + relative;
+}
+
 }  // namespace hogwild::testing

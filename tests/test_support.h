@@ -33,6 +33,9 @@ std::vector<uint8_t> idx_labels_bytes(const std::vector<uint8_t>& labels,
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes);
 
+// `relative` (a path in the source tree, e.g. "configs/smoke.toml") as an absolute path.
+std::string source_path(const std::string& relative);
+
 // A file's whole content ("" if it cannot be read).
 std::string slurp(const std::string& path);
 
