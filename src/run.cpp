@@ -26,6 +26,7 @@
 #include "hogwild/shared_parameters.h"
 #include "hogwild/stop_signals.h"
 #include "hogwild/sync.h"
+#include "hogwild/test_faults.h"
 #include "hogwild/training_modes.h"
 #include "hogwild/worker.h"
 
@@ -116,11 +117,7 @@ Data load_data(const Config& config, MpiWorld& world) {
   Data data;
   data.dir = resolved_data_dir(config);
   data.train = load_dataset(data.dir, "train", config.train_limit);
-  // Test-only: HOGWILD_TEST_STOP_WHILE_LOADING=1 stops the process here, so that a test can
-  // signal it at a known point.
-  if (const char* stop = std::getenv("HOGWILD_TEST_STOP_WHILE_LOADING"); stop && *stop == '1') {
-    std::raise(SIGSTOP);
-  }
+  stop_here_if_asked_while_loading();  // test-only (test_faults.h)
   StopSignals::throw_if_received(kBeforeTraining);
   data.test = load_dataset(data.dir, "t10k", config.test_limit);
   StopSignals::throw_if_received(kBeforeTraining);

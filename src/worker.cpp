@@ -2,45 +2,14 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <thread>
 
 #include "hogwild/error.h"
 #include "hogwild/trainer.h"
 
 namespace hogwild {
-namespace {
-
-void inject_fault(const FaultPlan& plan) {
-  if (plan.kind == "kill") std::raise(SIGKILL);
-  if (plan.kind == "abort") std::abort();
-  if (plan.kind == "exit") ::_exit(3);
-  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)\n  frame #0: a second line that must not reach the user");
-}
-
-}  // namespace
-
-FaultPlan fault_plan_from_environment() {
-  FaultPlan plan;
-  const char* text = std::getenv("HOGWILD_TEST_FAULT");
-  if (text == nullptr || *text == '\0') return plan;
-  char kind[16] = {};
-  long long rank = -1, step = -1;
-  if (std::sscanf(text, "%lld:%lld:%15s", &rank, &step, kind) != 3 || rank < 0 || step < 0) {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected RANK:STEP:KIND", text));
-  }
-  plan = {rank, step, kind};
-  if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
-      plan.kind != "throw_always" && plan.kind != "private_copy") {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
-                                 "private_copy or exit", text));
-  }
-  return plan;
-}
 
 TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   TrainOptions options;
@@ -79,8 +48,6 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
     }
     WorkerControl* control = setup.control;
     const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
-    // "throw_always" fails every incarnation: a deterministic failure.
-    const bool inject = setup.fault.rank == rank && (start.incarnation == 0 || setup.fault.kind == "throw_always");
     const std::string who = fmt::format("worker rank {}", rank);
     const auto check_bound = [&] {
       if (setup.parameters != nullptr) setup.parameters->check_bound(*model, who);
@@ -89,15 +56,7 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
     StepHooks hooks;
     hooks.before_step = [&](int64_t step) {
       if (control != nullptr) control->steps[rank].value.store(first_step + step, std::memory_order_relaxed);
-      if (inject && step == setup.fault.step) {
-        if (setup.fault.kind == "private_copy") {
-          torch::NoGradGuard no_grad;
-          auto p = model->parameters().front();
-          p.set_data(p.clone());
-        } else {
-          inject_fault(setup.fault);
-        }
-      }
+      inject_planned_fault(setup.fault, rank, start.incarnation, step, *model);
     };
     train_rank(model, train, partition, options, setup.topology.replica(rank),
                [&](int64_t epoch, const Totals& totals, double seconds) {

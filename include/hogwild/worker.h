@@ -1,7 +1,6 @@
 // What a forked worker runs: its thread count, the recipe's batch and step size, its share
 // of the data (replica node * procs + rank of the partition over all workers of the job), its
-// epochs reported to the parent, its step count and the epoch gate in the control block, and
-// the test-only fault injection.
+// epochs reported to the parent, its step count and the epoch gate in the control block.
 #pragma once
 
 #include <cstdint>
@@ -15,22 +14,11 @@
 #include "hogwild/recipe.h"
 #include "hogwild/shared_parameters.h"
 #include "hogwild/supervisor.h"
+#include "hogwild/test_faults.h"
 #include "hogwild/trainer.h"
 #include "hogwild/worker_control.h"
 
 namespace hogwild {
-
-// A test-only way to make one worker fail: HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes rank
-// RANK's first incarnation fail before its STEP-th optimizer step (0-based), by KIND: kill
-// (SIGKILL), abort, throw or exit (code 3); throw_always fails every incarnation of the rank
-// the same way (a deterministic failure); private_copy moves one of its parameters out of the
-// shared segment (the mistake SharedParameters::check_bound exists for). Unset, as in every normal run, it does nothing.
-struct FaultPlan {
-  int64_t rank = -1;
-  int64_t step = 0;
-  std::string kind;
-};
-FaultPlan fault_plan_from_environment();
 
 // Where a worker sits in the job: MPI rank (node) of nodes, and its local rank of procs.
 struct Topology {
@@ -52,7 +40,7 @@ struct WorkerSetup {
   MomentumStore* momentum = nullptr;  // each worker's buffers, in its slot; null: private ones
   Precision precision = Precision::kFp32;  // of the step; the parent's evaluations stay fp32
   bool reset_momentum_each_epoch = false;  // --reset-momentum under mpirun --sync epoch
-  FaultPlan fault;
+  FaultPlan fault;  // test-only (test_faults.h)
 };
 
 // What one worker trains with: the recipe's batch, step size per epoch, momentum, seed.
