@@ -17,7 +17,7 @@ EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dat
       evaluated_(run.resumed_after), started_(std::chrono::steady_clock::now()) {}
 
 bool EpochBoundaries::checkpoint_due(int64_t epoch) const {
-  return config_.checkpoint_every > 0 && epoch % config_.checkpoint_every == 0 && epoch < config_.epochs;
+  return checkpoint_after(epoch, config_.checkpoint_every, config_.epochs);
 }
 
 int64_t EpochBoundaries::record_worker_epoch(const EpochRecord& record) {

@@ -221,7 +221,7 @@ class ControlBlock {
     segment_.unlink();
     control_ = new (segment_.data()) WorkerControl();
     control_->gated = gated;
-    control_->checkpoint_every = config.save_model.empty() ? 0 : config.checkpoint_every;
+    control_->checkpoint_every = config.checkpoint_every;  // validate() wants --save-model with it
     control_->epochs = config.epochs;
     control_->released_epoch.store(first_epoch);
   }

@@ -14,6 +14,12 @@ namespace hogwild {
 
 static_assert(std::atomic<int64_t>::is_always_lock_free, "the control block needs lock-free atomics");
 
+// A checkpoint is saved at the end of `epoch` (1-based) of `epochs`: every `every` epochs
+// (0: never), but not after the last, whose save is the run's final one.
+inline bool checkpoint_after(int64_t epoch, int64_t every, int64_t epochs) {
+  return every > 0 && epoch % every == 0 && epoch < epochs;
+}
+
 struct WorkerControl {
   struct alignas(64) Counter {  // one cache line each: workers never share one
     std::atomic<int64_t> value{0};
@@ -26,7 +32,7 @@ struct WorkerControl {
 
   // A worker that has finished `epoch` (1-based) waits for released_epoch to reach it.
   bool waits_after(int64_t epoch) const {
-    return epoch < epochs && (gated || (checkpoint_every > 0 && epoch % checkpoint_every == 0));
+    return epoch < epochs && (gated || checkpoint_after(epoch, checkpoint_every, epochs));
   }
   // What the stall watch sees of worker `rank`, which has reported `epochs_reported` epochs:
   // its step count, or nothing while it waits at the gate by design.
