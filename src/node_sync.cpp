@@ -28,8 +28,8 @@ NodeSync::NodeSync(MpiWorld& world, const SyncPlan& plan, float* params, std::si
   if (plan.mode == SyncPlan::Mode::kSteps) delta_.emplace(params, count);
 }
 
-void NodeSync::worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds, double lr) {
-  reported_[std::size_t(rank)] = std::max(reported_[std::size_t(rank)], epoch);
+void NodeSync::worker_epoch(int worker, int64_t epoch, const Totals& totals, double seconds, double lr) {
+  reported_[std::size_t(worker)] = std::max(reported_[std::size_t(worker)], epoch);
   Pending& pending = pending_[epoch];
   pending.totals += totals;
   pending.seconds = std::max(pending.seconds, seconds);
@@ -37,9 +37,9 @@ void NodeSync::worker_epoch(int rank, int64_t epoch, const Totals& totals, doubl
   ++pending.reports;
 }
 
-int64_t NodeSync::done_steps(int rank) const {
-  const int64_t counted = control_ ? control_->steps[rank].value.load(std::memory_order_relaxed) : 0;
-  return std::max(counted, reported_[std::size_t(rank)] * steps_per_epoch_);
+int64_t NodeSync::done_steps(int worker) const {
+  const int64_t counted = control_ ? control_->steps[worker].value.load(std::memory_order_relaxed) : 0;
+  return std::max(counted, reported_[std::size_t(worker)] * steps_per_epoch_);
 }
 
 bool NodeSync::advance() {

@@ -174,8 +174,13 @@ void OutputFile::write(std::string_view bytes) const {
 
 bool same_file(const OutputFile& a, const OutputFile& b) {
   if (a.kind() != OutputFile::Kind::kReplace || b.kind() != OutputFile::Kind::kReplace) return false;
+  // Absolute first: weakly_canonical leaves a relative name with no existing part ("m.json")
+  // relative, while "./m.json" resolves to an absolute path.
   std::error_code ignored;
-  return std::filesystem::weakly_canonical(a.target(), ignored) == std::filesystem::weakly_canonical(b.target(), ignored);
+  const auto resolved = [&ignored](const std::string& path) {
+    return std::filesystem::weakly_canonical(std::filesystem::absolute(path, ignored), ignored);
+  };
+  return resolved(a.target()) == resolved(b.target());
 }
 
 }  // namespace hogwild

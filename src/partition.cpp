@@ -31,8 +31,8 @@ StridedPartition::StridedPartition(int64_t dataset_size, int64_t replicas, uint6
     throw InputError(fmt::format("cannot partition an empty data set (size {})", dataset_size));
   }
   if (replicas < 1) throw InputError(fmt::format("replicas must be at least 1, not {}", replicas));
-  samples_per_rank_ = drop_last ? dataset_size / replicas : (dataset_size + replicas - 1) / replicas;
-  if (samples_per_rank_ == 0) {
+  samples_per_replica_ = drop_last ? dataset_size / replicas : (dataset_size + replicas - 1) / replicas;
+  if (samples_per_replica_ == 0) {
     throw InputError(fmt::format("drop_last with {} replicas leaves nothing of a data set of {}",
                                  replicas, dataset_size));
   }
@@ -50,16 +50,16 @@ std::vector<int64_t> StridedPartition::epoch_order(int64_t epoch) const {
   return order;
 }
 
-std::vector<int64_t> StridedPartition::indices(int64_t rank, int64_t epoch) const {
-  if (rank < 0 || rank >= replicas_) {
-    throw InputError(fmt::format("rank {} is outside 0..{}", rank, replicas_ - 1));
+std::vector<int64_t> StridedPartition::indices(int64_t replica, int64_t epoch) const {
+  if (replica < 0 || replica >= replicas_) {
+    throw InputError(fmt::format("replica {} is outside 0..{}", replica, replicas_ - 1));
   }
   const std::vector<int64_t> order = epoch_order(epoch);
   std::vector<int64_t> mine;
-  mine.reserve(samples_per_rank_);
+  mine.reserve(samples_per_replica_);
   // Position p of the padded list is order[p % n]: padding repeats from the start, as often
   // as needed when there are more replicas than samples.
-  for (int64_t p = rank; p < total_size(); p += replicas_) mine.push_back(order[p % dataset_size_]);
+  for (int64_t p = replica; p < total_size(); p += replicas_) mine.push_back(order[p % dataset_size_]);
   return mine;
 }
 

@@ -63,10 +63,10 @@ std::string eta_text(double eta) { return eta < 0 ? "" : "  eta " + format_durat
 }  // namespace
 
 std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t procs, double eta) {
-  const int rank_width = int(fmt::formatted_size("{}", procs - 1));
+  const int worker_width = int(fmt::formatted_size("{}", procs - 1));
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
-  return fmt::format("epoch {:>{}}/{}  rank {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
-                     r.epoch, epoch_width, epochs, r.worker, rank_width, r.totals.mean_loss(),
+  return fmt::format("epoch {:>{}}/{}  worker {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
+                     r.epoch, epoch_width, epochs, r.worker, worker_width, r.totals.mean_loss(),
                      r.totals.accuracy(), r.samples_per_second(), r.seconds, eta_text(eta));
 }
 
@@ -82,7 +82,7 @@ std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vect
   for (const auto& node : nodes) totals += node.totals;
   const double mpi_seconds = mpi.mpi_seconds.empty() ? 0 : *std::max_element(mpi.mpi_seconds.begin(), mpi.mpi_seconds.end());
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
-  return fmt::format("epoch {:>{}}/{}  {} ranks x {} procs  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
+  return fmt::format("epoch {:>{}}/{}  {} ranks x {} workers  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
                      "{:6.1f} s  mpi {:.3f} s ({:.1f}%){}",
                      epoch, epoch_width, epochs, nodes.size(), procs, totals.mean_loss(), totals.accuracy(),
                      mpi.wall_seconds > 0 ? double(totals.samples) / mpi.wall_seconds : 0.0,

@@ -136,7 +136,7 @@ WorkerSetup worker_setup(const Config& config, const RunRecord& run, const MpiWo
   setup.hyper = run.hyperparameters;
   setup.threads = run.threads_per_worker;
   setup.topology = {world.rank(), world.size(), config.procs};
-  setup.steps_per_epoch = (partition.samples_per_rank() + setup.hyper.batch_per_worker - 1) / setup.hyper.batch_per_worker;
+  setup.steps_per_epoch = (partition.samples_per_replica() + setup.hyper.batch_per_worker - 1) / setup.hyper.batch_per_worker;
   setup.precision = choose_precision(config.precision).precision;
   setup.reset_momentum_each_epoch = config.reset_momentum && world.active() && plan.mode == SyncPlan::Mode::kEpoch;
   setup.fault = fault_plan_from_environment();
@@ -290,7 +290,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
                                    /*shuffle=*/true, config.drop_last);
   WorkerSetup setup = worker_setup(config, run, world, partition, plan);
   fmt::print(out, "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
-             data.train.size(), partition.samples_per_rank(), data.test.size(), data.dir, run.load_seconds);
+             data.train.size(), partition.samples_per_replica(), data.test.size(), data.dir, run.load_seconds);
 
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;

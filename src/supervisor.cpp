@@ -99,7 +99,7 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts, int first
   stalled_.assign(procs, "");
   set_registered_worker_count(procs);
   try {
-    for (int rank = 0; rank < procs; ++rank) spawn({rank, first_epoch, 0});
+    for (int worker = 0; worker < procs; ++worker) spawn({worker, first_epoch, 0});
   } catch (...) {
     stop_all();  // no destructor runs for a constructor that throws
     ::close(read_fd_);
@@ -115,7 +115,7 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int code = errno;
-    std::string message = system_error_text(fmt::format("fork() for worker rank {}", start.rank), code);
+    std::string message = system_error_text(fmt::format("fork() for worker {}", start.worker), code);
     if (code == EAGAIN || code == ENOMEM) {
       message += " (the process limit, ulimit -u, or memory is exhausted: lower --procs)";
     }
@@ -134,7 +134,7 @@ void WorkerGroup::spawn(const WorkerStart& start) {
     ReportChannel channel(write_fd_);
     int code = 0;
     WorkerReport failure;
-    failure.rank = start.rank;
+    failure.worker = start.worker;
     try {
       body_(start, channel);
     } catch (const FatalError& e) {
@@ -161,11 +161,11 @@ void WorkerGroup::spawn(const WorkerStart& start) {
     // second flush of stdio buffers inherited from the parent.
     ::_exit(code);
   }
-  pids_[start.rank] = pid;
-  incarnations_[start.rank] = start.incarnation;
-  progress_seen_[start.rank] = std::nullopt;  // a new process: its start-up counts from now
-  progress_since_[start.rank] = std::chrono::steady_clock::now();
-  register_worker_pid(start.rank, pid);
+  pids_[start.worker] = pid;
+  incarnations_[start.worker] = start.incarnation;
+  progress_seen_[start.worker] = std::nullopt;  // a new process: its start-up counts from now
+  progress_since_[start.worker] = std::chrono::steady_clock::now();
+  register_worker_pid(start.worker, pid);
 }
 
 WorkerGroup::~WorkerGroup() {
@@ -175,10 +175,10 @@ WorkerGroup::~WorkerGroup() {
   set_registered_worker_count(0);
 }
 
-void WorkerGroup::forget(std::size_t rank) {
+void WorkerGroup::forget(std::size_t worker) {
   // A reaped pid may be reused by any process: a second Ctrl-C must not kill it.
-  register_worker_pid(int(rank), -1);
-  pids_[rank] = -1;
+  register_worker_pid(int(worker), -1);
+  pids_[worker] = -1;
 }
 
 void WorkerGroup::stop_all() {
@@ -193,24 +193,24 @@ void WorkerGroup::stop_all() {
   const auto deadline = std::chrono::steady_clock::now() + kGracePeriod;
   for (;;) {
     bool running = false;
-    for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
-      if (pids_[rank] <= 0) continue;
+    for (std::size_t worker = 0; worker < pids_.size(); ++worker) {
+      if (pids_[worker] <= 0) continue;
       int status = 0;
-      const pid_t r = ::waitpid(pids_[rank], &status, WNOHANG);
-      if (r == pids_[rank] || (r < 0 && errno == ECHILD)) forget(rank);
+      const pid_t r = ::waitpid(pids_[worker], &status, WNOHANG);
+      if (r == pids_[worker] || (r < 0 && errno == ECHILD)) forget(worker);
       else running = true;
     }
     if (!running) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
-    if (pids_[rank] <= 0) continue;
-    ::kill(pids_[rank], SIGKILL);
+  for (std::size_t worker = 0; worker < pids_.size(); ++worker) {
+    if (pids_[worker] <= 0) continue;
+    ::kill(pids_[worker], SIGKILL);
     int status = 0;
-    while (::waitpid(pids_[rank], &status, 0) < 0 && errno == EINTR) {
+    while (::waitpid(pids_[worker], &status, 0) < 0 && errno == EINTR) {
     }
-    forget(rank);
+    forget(worker);
   }
 }
 
@@ -222,23 +222,23 @@ void WorkerGroup::watch_progress(std::function<std::optional<int64_t>(int)> prog
 void WorkerGroup::kill_stalled() {
   if (!progress_ || stall_seconds_ <= 0) return;
   const auto now = std::chrono::steady_clock::now();
-  for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
-    if (pids_[rank] <= 0 || !stalled_[rank].empty()) continue;
-    const std::optional<int64_t> progress = progress_(int(rank));
+  for (std::size_t worker = 0; worker < pids_.size(); ++worker) {
+    if (pids_[worker] <= 0 || !stalled_[worker].empty()) continue;
+    const std::optional<int64_t> progress = progress_(int(worker));
     // Moving, or waiting by design: the clock starts again.
-    if (!progress || progress != progress_seen_[rank]) {
-      progress_seen_[rank] = progress;
-      progress_since_[rank] = now;
+    if (!progress || progress != progress_seen_[worker]) {
+      progress_seen_[worker] = progress;
+      progress_since_[worker] = now;
       continue;
     }
-    const double idle = std::chrono::duration<double>(now - progress_since_[rank]).count();
+    const double idle = std::chrono::duration<double>(now - progress_since_[worker]).count();
     if (idle < stall_seconds_) continue;
-    stalled_[rank] = fmt::format("stalled: no step for {:.0f} s; it was {}", idle, process_state(pids_[rank]));
-    ::kill(pids_[rank], SIGKILL);  // reaped and replaced (or not) as any failed worker
+    stalled_[worker] = fmt::format("stalled: no step for {:.0f} s; it was {}", idle, process_state(pids_[worker]));
+    ::kill(pids_[worker], SIGKILL);  // reaped and replaced (or not) as any failed worker
   }
 }
 
-// What join() has heard of each rank.
+// What join() has heard of each worker.
 struct WorkerGroup::Ledger {
   Ledger(std::size_t procs, int first_epoch)
       : epochs_done(procs, first_epoch), failure(procs), last_failure(procs), last_failure_epoch(procs, -1) {
@@ -246,19 +246,19 @@ struct WorkerGroup::Ledger {
   }
   std::vector<int> epochs_done;
   std::vector<WorkerReport> failure;  // kind 0: none reported
-  std::vector<std::string> last_failure;  // how each rank failed last, and in which epoch
+  std::vector<std::string> last_failure;  // how each worker failed last, and in which epoch
   std::vector<int> last_failure_epoch;
 };
 
 void WorkerGroup::drain(Ledger& ledger, const std::function<void(const WorkerReport&)>& on_report) {
   WorkerReport report;
   while (try_read_report(read_fd_, report)) {
-    if (report.rank < 0 || std::size_t(report.rank) >= pids_.size()) continue;
+    if (report.worker < 0 || std::size_t(report.worker) >= pids_.size()) continue;
     if (report.kind == WorkerReport::kEpoch) {
-      ledger.epochs_done[report.rank] = report.epoch;
+      ledger.epochs_done[report.worker] = report.epoch;
       on_report(report);
     } else {
-      ledger.failure[report.rank] = report;
+      ledger.failure[report.worker] = report;
     }
   }
 }
@@ -284,33 +284,33 @@ void WorkerGroup::join(const std::function<void(const WorkerReport&)>& on_report
       StopSignals::throw_if_received("; workers stopped");
     }
     kill_stalled();
-    for (std::size_t rank = 0; rank < procs; ++rank) {
-      pid_t& pid = pids_[rank];
+    for (std::size_t worker = 0; worker < procs; ++worker) {
+      pid_t& pid = pids_[worker];
       if (pid <= 0) continue;
       int status = 0;
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
       if (r == 0 || (r < 0 && errno == EINTR)) continue;
-      forget(rank);
+      forget(worker);
       if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         ++finished;
         continue;
       }
       drain(ledger, on_report);  // a failing worker reports before it exits
-      replace_or_stop(rank, r > 0 ? describe_wait_status(status) : "an unknown status", ledger,
+      replace_or_stop(worker, r > 0 ? describe_wait_status(status) : "an unknown status", ledger,
                       on_report, on_restart);
     }
   }
   drain(ledger, on_report);
 }
 
-void WorkerGroup::replace_or_stop(std::size_t rank, std::string how, Ledger& ledger,
+void WorkerGroup::replace_or_stop(std::size_t worker, std::string how, Ledger& ledger,
                                   const std::function<void(const WorkerReport&)>& on_report,
                                   const std::function<void(const RestartNotice&)>& on_restart) {
-  if (!stalled_[rank].empty()) {  // killed here, for a stall: that is the story, not the signal
-    how = stalled_[rank];
-    stalled_[rank].clear();
+  if (!stalled_[worker].empty()) {  // killed here, for a stall: that is the story, not the signal
+    how = stalled_[worker];
+    stalled_[worker].clear();
   }
-  const WorkerReport& reported = ledger.failure[rank];
+  const WorkerReport& reported = ledger.failure[worker];
   if (reported.kind != 0) {
     how += ": " + std::string(reported.message, strnlen(reported.message, sizeof reported.message));
   }
@@ -319,21 +319,21 @@ void WorkerGroup::replace_or_stop(std::size_t rank, std::string how, Ledger& led
   // replacement would only fail again. (A signal may come from outside, as the OOM killer's
   // does: those are retried up to the bound.)
   const bool threw = reported.kind == WorkerReport::kFailure;
-  const int epochs_done = ledger.epochs_done[rank];
-  const bool repeated = threw && how == ledger.last_failure[rank] && epochs_done == ledger.last_failure_epoch[rank];
-  ledger.last_failure[rank] = threw ? how : std::string();
-  ledger.last_failure_epoch[rank] = epochs_done;
-  ledger.failure[rank].kind = 0;
+  const int epochs_done = ledger.epochs_done[worker];
+  const bool repeated = threw && how == ledger.last_failure[worker] && epochs_done == ledger.last_failure_epoch[worker];
+  ledger.last_failure[worker] = threw ? how : std::string();
+  ledger.last_failure_epoch[worker] = epochs_done;
+  ledger.failure[worker].kind = 0;
   if (!fatal && !repeated && restarts_ < max_restarts_) {
     ++restarts_;
-    const WorkerStart start{int(rank), epochs_done, incarnations_[rank] + 1};
+    const WorkerStart start{int(worker), epochs_done, incarnations_[worker] + 1};
     spawn(start);
-    if (on_restart) on_restart({int(rank), how, start.first_epoch, restarts_, max_restarts_});
+    if (on_restart) on_restart({int(worker), how, start.first_epoch, restarts_, max_restarts_});
     return;
   }
   stop_all();
   drain(ledger, on_report);
-  std::string message = fmt::format("worker rank {} failed in epoch {} ({})", rank, epochs_done + 1, how);
+  std::string message = fmt::format("worker {} failed in epoch {} ({})", worker, epochs_done + 1, how);
   if (repeated) {
     message += "; it failed the same way in the same epoch after a restart, so it is not restarted again";
   } else if (!fatal) {

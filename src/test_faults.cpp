@@ -18,11 +18,11 @@ FaultPlan fault_plan_from_environment() {
   const char* text = std::getenv("HOGWILD_TEST_FAULT");
   if (text == nullptr || *text == '\0') return plan;
   char kind[16] = {};
-  long long rank = -1, step = -1;
-  if (std::sscanf(text, "%lld:%lld:%15s", &rank, &step, kind) != 3 || rank < 0 || step < 0) {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected RANK:STEP:KIND", text));
+  long long worker = -1, step = -1;
+  if (std::sscanf(text, "%lld:%lld:%15s", &worker, &step, kind) != 3 || worker < 0 || step < 0) {
+    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': expected WORKER:STEP:KIND", text));
   }
-  plan = {rank, step, kind};
+  plan = {worker, step, kind};
   if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
       plan.kind != "throw_always" && plan.kind != "private_copy") {
     throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
@@ -31,8 +31,8 @@ FaultPlan fault_plan_from_environment() {
   return plan;
 }
 
-void inject_planned_fault(const FaultPlan& plan, int rank, int incarnation, int64_t step, torch::nn::Module& model) {
-  if (plan.rank != rank || step != plan.step) return;
+void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step, torch::nn::Module& model) {
+  if (plan.worker != worker || step != plan.step) return;
   if (incarnation > 0 && plan.kind != "throw_always") return;  // a replacement recovers
   if (plan.kind == "private_copy") {
     torch::NoGradGuard no_grad;

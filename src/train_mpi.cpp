@@ -101,11 +101,11 @@ void train_as_mpi_node(PreparedRun& run) {
     if (run.plan.mode == SyncPlan::Mode::kSteps) workers.set_poll_interval_ms(5);
     const WorkerControl* control = run.setup.control;
     const NodeSync* node = sync.get();
-    workers.watch_progress([control, node](int rank) { return control->progress(rank, node->epochs_reported(rank)); },
+    workers.watch_progress([control, node](int worker) { return control->progress(worker, node->epochs_reported(worker)); },
                            run.config.stall_timeout);
     workers.join(
         [&](const WorkerReport& report) {
-          sync->worker_epoch(report.rank, report.epoch, Totals{report.samples, report.correct, report.loss_sum},
+          sync->worker_epoch(report.worker, report.epoch, Totals{report.samples, report.correct, report.loss_sum},
                              report.seconds, report.lr);
         },
         [&](const RestartNotice& notice) { announce_restart(run, notice); },
@@ -134,7 +134,7 @@ void train_in_lockstep(PreparedRun& run) {
   options.first_epoch = run.record.resumed_after;
   options.momentum_buffers = momentum_buffers(run.momentum, 0, run.model);
   try {
-    train_rank(run.model, run.train, run.partition, options, run.setup.topology.replica(0),
+    train_replica(run.model, run.train, run.partition, options, run.setup.topology.replica(0),
                [&](int64_t epoch, const Totals& totals, double seconds) {
                  run.shared.check_bound(*run.model, run.world.who());
                  sync->worker_epoch(0, epoch, totals, seconds, options.lr_by_epoch[std::size_t(epoch - 1)]);

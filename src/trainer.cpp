@@ -105,10 +105,10 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
   return totals;
 }
 
-void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
-                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
-                const StepHooks& hooks) {
-  // Each rank's own optimizer, so momentum buffers are private to the rank. Hogwild updates
+void train_replica(MnistNet& model, const Dataset& data, const StridedPartition& partition,
+                   const TrainOptions& options, int64_t replica, const EpochCallback& on_epoch,
+                   const StepHooks& hooks) {
+  // Each replica's own optimizer, so momentum buffers are private to it. Hogwild updates
   // each layer as soon as its gradient exists (sgd.h); a before_update hook (--sync grads
   // averages the gradients there) needs them all first.
   MomentumSgd optimizer(model->parameters(), options.lr, options.momentum,
@@ -121,11 +121,10 @@ void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& pa
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
-      totals = train_epoch(model, optimizer, data, partition.indices(rank, epoch), options.batch_size,
+      totals = train_epoch(model, optimizer, data, partition.indices(replica, epoch), options.batch_size,
                            dropout_key(options.seed, epoch), hooks, &steps);
     } catch (const DivergenceError& e) {
-      throw DivergenceError(fmt::format("rank {}: {} of epoch {}; lower the learning rate "
-                                        "(--lr; this worker's step size is {})", rank, e.what(), epoch + 1, lr));
+      throw DivergenceError(fmt::format("{} of epoch {}; lower the learning rate (--lr; this worker's step size is {})", e.what(), epoch + 1, lr));
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());

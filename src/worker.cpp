@@ -39,30 +39,30 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
     at::set_num_threads(int(setup.threads));
     model->set_precision(setup.precision);  // this process's copy of the module object only
     options.first_epoch = start.first_epoch;
-    const int rank = start.rank;
+    const int worker = start.worker;
     if (setup.momentum != nullptr) {
       // A replacement starts its epoch again with a fresh buffer; the first incarnation takes
       // what the parent put there (zeros, or a checkpoint's on --resume).
-      if (start.incarnation > 0) setup.momentum->clear(rank);
-      options.momentum_buffers = momentum_buffers(*setup.momentum, rank, model);
+      if (start.incarnation > 0) setup.momentum->clear(worker);
+      options.momentum_buffers = momentum_buffers(*setup.momentum, worker, model);
     }
     WorkerControl* control = setup.control;
     const int64_t first_step = start.first_epoch * setup.steps_per_epoch;
-    const std::string who = fmt::format("worker rank {}", rank);
+    const std::string who = fmt::format("worker {}", worker);
     const auto check_bound = [&] {
       if (setup.parameters != nullptr) setup.parameters->check_bound(*model, who);
     };
     check_bound();
     StepHooks hooks;
     hooks.before_step = [&](int64_t step) {
-      if (control != nullptr) control->steps[rank].value.store(first_step + step, std::memory_order_relaxed);
-      inject_planned_fault(setup.fault, rank, start.incarnation, step, *model);
+      if (control != nullptr) control->steps[worker].value.store(first_step + step, std::memory_order_relaxed);
+      inject_planned_fault(setup.fault, worker, start.incarnation, step, *model);
     };
-    train_rank(model, train, partition, options, setup.topology.replica(rank),
+    train_replica(model, train, partition, options, setup.topology.replica(worker),
                [&](int64_t epoch, const Totals& totals, double seconds) {
                  check_bound();  // every epoch: a step must not have unbound a parameter
                  WorkerReport report;
-                 report.rank = rank;
+                 report.worker = worker;
                  report.epoch = int32_t(epoch);
                  report.samples = totals.samples;
                  report.correct = totals.correct;

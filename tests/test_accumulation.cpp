@@ -70,7 +70,7 @@ std::vector<torch::Tensor> make_theta0(const std::string& path) {
   options.epochs = 1;
   options.batch_size = 50;
   options.lr = 0.05;
-  train_rank(model, data, all, options, 0, [](int64_t, const Totals&, double) {});
+  train_replica(model, data, all, options, 0, [](int64_t, const Totals&, double) {});
   save_parameters(*model, path);
   std::vector<torch::Tensor> theta;
   for (const auto& p : model->parameters()) theta.push_back(p.detach().clone());
@@ -266,13 +266,13 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   std::ofstream(dir.file("run.sh")) << "exec " << train_args(dir.path(), shape, "--procs 2 --max-restarts 1")
                                     << " >" << dir.file("out") << " 2>&1\n";
   // The run in the background; once a worker has reported its first epoch, SIGKILL it (the
-  // workers are the parent's children in rank order): it dies early in its second epoch.
+  // workers are the parent's children in worker order): it dies early in its second epoch.
   const auto [code, text] = run_shell(fmt::format(
       "cd {0} || exit 1; (sh run.sh & echo $! > pid; wait $!; echo \"exit $?\" > done) & "
-      "for i in $(seq 1000); do grep -q 'epoch 1/2  rank' out 2>/dev/null && break; sleep 0.005; done; "
-      "rank=$(grep -m 1 -o 'epoch 1/2  rank [0-9]' out | tail -c 2); "
-      "worker=$(pgrep -P \"$(cat pid)\" | sed -n \"$((rank + 1))p\"); kill -9 \"$worker\"; "
-      "echo \"killed rank $rank: $worker\"; for i in $(seq 3000); do [ -f done ] && break; sleep 0.1; done; cat done",
+      "for i in $(seq 1000); do grep -q 'epoch 1/2  worker' out 2>/dev/null && break; sleep 0.005; done; "
+      "n=$(grep -m 1 -o 'epoch 1/2  worker [0-9]' out | tail -c 2); "
+      "worker=$(pgrep -P \"$(cat pid)\" | sed -n \"$((n + 1))p\"); kill -9 \"$worker\"; "
+      "echo \"killed worker $n: $worker\"; for i in $(seq 3000); do [ -f done ] && break; sleep 0.1; done; cat done",
       dir.path()));
   const std::string out = slurp(dir.file("out"));
   INFO("script: " << text);
@@ -280,13 +280,13 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   REQUIRE(code == 0);
   REQUIRE(text.find("exit 0") != std::string::npos);
   // The worker killed had finished epoch 1: its replacement must start at epoch 2.
-  const auto said = text.find("killed rank ");
+  const auto said = text.find("killed worker ");
   REQUIRE(said != std::string::npos);
-  long long killed_rank = -1;
-  REQUIRE(std::sscanf(text.c_str() + said, "killed rank %lld:", &killed_rank) == 1);
-  const int64_t killed = killed_rank;
+  long long killed_worker = -1;
+  REQUIRE(std::sscanf(text.c_str() + said, "killed worker %lld:", &killed_worker) == 1);
+  const int64_t killed = killed_worker;
   const int64_t epoch = 1;  // 0-based: the epoch it had not finished
-  CHECK(out.find(fmt::format("rank {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
+  CHECK(out.find(fmt::format("worker {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
                              killed)) != std::string::npos);
 
   // Every slot's every epoch once, and the part of the killed epoch that landed before the

@@ -167,8 +167,8 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
   CHECK(run.err.empty());
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());
-  CHECK(run.out.find("rank 0") != std::string::npos);
-  CHECK(run.out.find("rank 1") != std::string::npos);
+  CHECK(run.out.find("worker 0") != std::string::npos);
+  CHECK(run.out.find("worker 1") != std::string::npos);
   CHECK(run.out.find("\033[K") == std::string::npos);  // no live line when stdout is a file
   CHECK(run.out.find("  eta ") != std::string::npos);  // but the epoch lines have their ETA
   // The banner lists what differs from the defaults; the recipe line shows what it chose
@@ -186,14 +186,14 @@ TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothin
   const int64_t epochs = doc["config"]["epochs"];
   REQUIRE(epochs >= 2);
   REQUIRE(doc["epochs"].size() == std::size_t(2 * epochs));
-  for (int rank = 0; rank < 2; ++rank) {
+  for (int worker = 0; worker < 2; ++worker) {
     double first = -1, last = -1;
     for (const auto& e : doc["epochs"]) {
-      if (e["worker"] != rank) continue;
+      if (e["worker"] != worker) continue;
       if (e["epoch"] == 1) first = e["loss"];
       if (e["epoch"] == epochs) last = e["loss"];
     }
-    CAPTURE(rank);
+    CAPTURE(worker);
     REQUIRE(first > 0);
     CHECK(last < first * 0.8);
   }
@@ -268,19 +268,19 @@ TEST_CASE("a worker killed mid-run is replaced, training completes and the resta
   const std::string metrics = dir.file("metrics.json");
   const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
                                  "--metrics-out", metrics},
-                                {"HOGWILD_TEST_FAULT=1:70:kill"});  // rank 1, in epoch 2
+                                {"HOGWILD_TEST_FAULT=1:70:kill"});  // worker 1, in epoch 2
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
-  CHECK(run.out.find("rank 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 3)") !=
+  CHECK(run.out.find("worker 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 3)") !=
         std::string::npos);
   CHECK(run.out.find("restarts: 1") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp(metrics));
   CHECK(doc["restarts"] == 1);
   CHECK(double(doc["test"]["accuracy"]) > 65.0);  // the smoke run's bar, less a little for the lost steps
-  int rank1_epochs = 0;
-  for (const auto& e : doc["epochs"]) rank1_epochs += e["worker"] == 1;
-  CHECK(rank1_epochs == 3);  // the lost epoch was trained again
+  int worker1_epochs = 0;
+  for (const auto& e : doc["epochs"]) worker1_epochs += e["worker"] == 1;
+  CHECK(worker1_epochs == 3);  // the lost epoch was trained again
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());
 }
@@ -290,15 +290,15 @@ TEST_CASE("a worker stopped with SIGSTOP is noticed after --stall-timeout, kille
   const std::string metrics = dir.file("metrics.json");
   const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
                                        "--stall-timeout", "2", "--metrics-out", metrics});
-  REQUIRE(wait_for_output(started, "epoch 1/3  rank 1"));
+  REQUIRE(wait_for_output(started, "epoch 1/3  worker 1"));
   const std::vector<int> workers = hogwild::testing::children_of(started.pid);
   REQUIRE(workers.size() == 2);
-  ::kill(workers[1], SIGSTOP);  // rank 1: the second worker forked
+  ::kill(workers[1], SIGSTOP);  // worker 1: the second one forked
   const Outcome run = finish(started);
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
-  const auto said = run.out.find("rank 1 failed (stalled: no step for ");
+  const auto said = run.out.find("worker 1 failed (stalled: no step for ");
   REQUIRE(said != std::string::npos);
   CHECK(run.out.find(" s; it was stopped (T)); restarting it at epoch 2 (restart 1 of 3)", said) != std::string::npos);
   CHECK(run.out.find("restarts: 1") != std::string::npos);
@@ -310,12 +310,12 @@ TEST_CASE("a worker stopped with SIGSTOP is noticed after --stall-timeout, kille
 
 TEST_CASE("past --max-restarts the run stops and names the rank, how and the epoch") {
   const std::vector<std::pair<std::string, std::string>> faults = {
-      {"1:5:kill", "worker rank 1 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used"},
-      {"0:5:abort", "worker rank 0 failed in epoch 1 (signal 6 (SIGABRT))"},
-      {"1:5:throw", "worker rank 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
-      {"0:5:exit", "worker rank 0 failed in epoch 1 (exit code 3)"},
+      {"1:5:kill", "worker 1 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used"},
+      {"0:5:abort", "worker 0 failed in epoch 1 (signal 6 (SIGABRT))"},
+      {"1:5:throw", "worker 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
+      {"0:5:exit", "worker 0 failed in epoch 1 (exit code 3)"},
       // A parameter copied out of the segment (as a .to() would) is caught at the epoch's end.
-      {"1:5:private_copy", "worker rank 1 failed in epoch 1 (exit code 1: worker rank 1: parameter "
+      {"1:5:private_copy", "worker 1 failed in epoch 1 (exit code 1: worker 1: parameter "
                            "conv1.weight no longer lies in the shared segment"},
   };
   for (const auto& [fault, message] : faults) {
@@ -349,7 +349,7 @@ TEST_CASE("--precision bf16 trains, says so, and keeps fp32 parameters in the se
   CHECK(left_in_shm(run.pid).empty());
 }
 
-TEST_CASE("a diverging loss stops the run with rank, epoch, step and a hint") {
+TEST_CASE("a diverging loss stops the run with worker, epoch, step and a hint") {
   const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
                                  "--lr", "1e12"});
   INFO("stdout: " << run.out);
@@ -530,7 +530,7 @@ TEST_CASE("Ctrl-C while the data loads: a message, exit 130, nothing left behind
   CHECK(left_in_shm(run.pid).empty());
 }
 
-TEST_CASE("fork() failing: the rank is named, the workers already started are stopped") {
+TEST_CASE("fork() failing: the worker is named, the workers already started are stopped") {
   // RLIMIT_NPROC binds only users without CAP_SYS_RESOURCE: run as nobody with room for the
   // parent's own threads and a few workers, and ask for more workers than that.
   if (::geteuid() != 0 || ::system("command -v setpriv >/dev/null && command -v prlimit >/dev/null") != 0) {
@@ -550,7 +550,7 @@ TEST_CASE("fork() failing: the rank is named, the workers already started are st
   const auto [code, text] = run_shell(command);
   INFO("stderr: " << text);
   CHECK(code == 1);
-  CHECK(text.find("hogwild_train: error: fork() for worker rank ") == 0);
+  CHECK(text.find("hogwild_train: error: fork() for worker ") == 0);
   CHECK(text.find("Resource temporarily unavailable") != std::string::npos);
   CHECK(text.find("lower --procs") != std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
@@ -732,10 +732,10 @@ TEST_CASE("a worker's exception reaches the user as its first line, and the same
   INFO("stderr: " << run.err);
   CHECK(run.exit_code == 1);
   // Restarted once (a fault may be transient), then it failed the same way in the same epoch.
-  CHECK(run.out.find("rank 1 failed (exit code 1: injected fault (HOGWILD_TEST_FAULT)); restarting it at epoch 1 (restart 1 of 3)") !=
+  CHECK(run.out.find("worker 1 failed (exit code 1: injected fault (HOGWILD_TEST_FAULT)); restarting it at epoch 1 (restart 1 of 3)") !=
         std::string::npos);
   CHECK(run.out.find("restart 2 of 3") == std::string::npos);
-  CHECK(run.err == "hogwild_train: error: worker rank 1 failed in epoch 1 (exit code 1: injected fault "
+  CHECK(run.err == "hogwild_train: error: worker 1 failed in epoch 1 (exit code 1: injected fault "
                    "(HOGWILD_TEST_FAULT)); it failed the same way in the same epoch after a restart, so it "
                    "is not restarted again\n");
   CHECK(run.out.find("frame #0") == std::string::npos);
@@ -759,7 +759,7 @@ TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and
   CHECK(screen.find("% of the epoch") != std::string::npos);
   CHECK(screen.find("samples/s  eta ") != std::string::npos);
   // Cleared before the epoch line: the line starts right after the erase.
-  CHECK(screen.find("\r\033[Kepoch 1/1  rank 0  loss") != std::string::npos);
+  CHECK(screen.find("\r\033[Kepoch 1/1  worker 0  loss") != std::string::npos);
   // --progress off keeps the terminal free of it; --progress on shows it in a file too.
   const auto [off_code, off] = run_shell("script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
                                          source_path("configs/smoke.toml") + " --epochs 1 --progress off' /dev/null");

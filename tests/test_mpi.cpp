@@ -118,7 +118,7 @@ TEST_CASE("mpirun --sync epoch, 2 ranks: rank 0 alone reports, the ranks agree b
   CHECK(job.out.find("\033[K") == std::string::npos);  // no live line: mpirun's pty is no terminal of the user's
   CHECK(count(job.out, "configuration") == 1);
   CHECK(count(job.out, "mpi: 2 ranks") == 1);
-  CHECK(count(job.out, "2 ranks x 1 procs  loss") == 3);
+  CHECK(count(job.out, "2 ranks x 1 workers  loss") == 3);
   CHECK(count(job.out, "test: loss") == 1);
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   const auto& mpi = doc["mpi"];
@@ -149,7 +149,7 @@ TEST_CASE("mpirun --sync steps:10, 3 ranks x 2 Hogwild workers: averages on sche
   INFO("stdout: " << job.out);
   INFO("stderr: " << job.err);
   REQUIRE(job.exit_code == 0);
-  CHECK(count(job.out, "3 ranks x 2 procs  loss") == 3);
+  CHECK(count(job.out, "3 ranks x 2 workers  loss") == 3);
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   const auto& mpi = doc["mpi"];
   const int64_t b = doc["hyperparameters"]["batch_per_worker"];
@@ -193,9 +193,9 @@ TEST_CASE("a worker dying inside a rank is replaced as without MPI") {
   INFO("stdout: " << job.out);
   INFO("stderr: " << job.err);
   REQUIRE(job.exit_code == 0);
-  CHECK(job.out.find("MPI rank 0: worker rank 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2") !=
+  CHECK(job.out.find("MPI rank 0: worker 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2") !=
         std::string::npos);
-  CHECK(job.err.find("MPI rank 1: worker rank 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2") !=
+  CHECK(job.err.find("MPI rank 1: worker 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2") !=
         std::string::npos);
   CHECK(count(job.out, "test: loss") == 1);
 }

@@ -128,6 +128,14 @@ TEST_CASE("two outputs are one file when their paths, however written or linked,
   CHECK_FALSE(same(dir.file("m.json"), dir.file("model.pt")));
   CHECK_FALSE(same(dir.file("m.json"), dir.file("sub/m.json")));
   CHECK_FALSE(same("/dev/null", "/dev/null"));  // nothing to lose
+  // Relative names of a file not yet there: "m.json" has no existing part to resolve.
+  const fs::path before = fs::current_path();
+  fs::current_path(dir.path());
+  const bool relative_same = same("new.json", "./new.json");
+  const bool relative_other = same("new.json", "sub/new.json");
+  fs::current_path(before);
+  CHECK(relative_same);
+  CHECK_FALSE(relative_other);
 }
 
 TEST_CASE("a FIFO with a reader is written, not replaced, and one without a reader is an error") {

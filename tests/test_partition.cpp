@@ -33,7 +33,7 @@ TEST_CASE("partitions together cover every index, in equal sizes, repeating no m
       std::size_t total = 0;
       for (int64_t r = 0; r < replicas; ++r) {
         const auto mine = p.indices(r, 0);
-        CHECK(int64_t(mine.size()) == p.samples_per_rank());
+        CHECK(int64_t(mine.size()) == p.samples_per_replica());
         total += mine.size();
         for (int64_t i : mine) {
           CHECK(i >= 0);
@@ -133,7 +133,7 @@ TEST_CASE("padding repeats indices from the start exactly as DistributedSampler 
 
 TEST_CASE("more replicas than samples repeat the data set as often as needed") {
   const StridedPartition p(3, 8, /*seed=*/0, /*shuffle=*/false);
-  CHECK(p.samples_per_rank() == 1);
+  CHECK(p.samples_per_replica() == 1);
   for (int64_t r = 0; r < 8; ++r) CHECK(p.indices(r, 0) == std::vector<int64_t>{r % 3});
 }
 
@@ -159,7 +159,7 @@ TEST_CASE("one replica trains on the whole data set") {
 
 TEST_CASE("drop_last cuts the tail so every rank gets floor(n / replicas)") {
   const StridedPartition p(10, 4, /*seed=*/0, /*shuffle=*/false, /*drop_last=*/true);
-  CHECK(p.samples_per_rank() == 2);
+  CHECK(p.samples_per_replica() == 2);
   CHECK(p.indices(0, 0) == std::vector<int64_t>{0, 4});
   CHECK(p.indices(3, 0) == std::vector<int64_t>{3, 7});
   CHECK_THROWS_WITH_AS(StridedPartition(3, 4, 0, true, true),
@@ -172,6 +172,6 @@ TEST_CASE("invalid partitions are rejected") {
   CHECK_THROWS_WITH_AS(StridedPartition(10, 0, 0), doctest::Contains("replicas"),
                        hogwild::InputError);
   const StridedPartition p(10, 2, 0);
-  CHECK_THROWS_WITH_AS(p.indices(2, 0), doctest::Contains("rank 2"), hogwild::InputError);
+  CHECK_THROWS_WITH_AS(p.indices(2, 0), doctest::Contains("replica 2"), hogwild::InputError);
   CHECK_THROWS_AS(p.indices(-1, 0), hogwild::InputError);
 }

@@ -31,7 +31,7 @@ TEST_CASE("the run's share done is the slowest worker's") {
 TEST_CASE("epoch and evaluation lines carry the ETA when it is known") {
   const EpochRecord record{1, 3, Totals{100, 90, 20.0}, 2.0};
   CHECK(format_epoch_line(record, 15, 2, 65) ==
-        "epoch  3/15  rank 1  loss 0.2000  acc  90.00%      50 samples/s     2.0 s  eta 1m05s");
+        "epoch  3/15  worker 1  loss 0.2000  acc  90.00%      50 samples/s     2.0 s  eta 1m05s");
   CHECK(format_epoch_line(record, 15, 2).find("eta") == std::string::npos);
   const EvalRecord eval{3, 23.9, Totals{1000, 980, 50.0}};
   CHECK(format_evaluation_line(eval, 100) ==

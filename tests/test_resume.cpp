@@ -175,8 +175,8 @@ echo "resumed: exit $?"
   const std::string resumed_out = slurp(dir.file("resumed.out"));
   CHECK(resumed_out.find("model: resumed from ck.pt after epoch 7 of 15 and part of the next") != std::string::npos);
   CHECK(resumed_out.find("epoch  7/15") == std::string::npos);
-  CHECK(resumed_out.find("epoch  8/15  rank 0") != std::string::npos);
-  CHECK(resumed_out.find("epoch 15/15  rank 1") != std::string::npos);
+  CHECK(resumed_out.find("epoch  8/15  worker 0") != std::string::npos);
+  CHECK(resumed_out.find("epoch 15/15  worker 1") != std::string::npos);
 
   const auto doc = nlohmann::json::parse(slurp(dir.file("resumed.json")));
   CHECK(doc["resumed"]["epochs_done"] == 7);

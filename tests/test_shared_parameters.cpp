@@ -81,14 +81,14 @@ TEST_CASE("a parameter that left the segment is found and named") {
   const auto expect_refused = [](const std::function<void(MnistNet&)>& unbind, const char* name) {
     MnistNet model;
     SharedParameters shared(*model, "hogwild-test-" + std::to_string(::getpid()));
-    CHECK_NOTHROW(shared.check_bound(*model, "worker rank 0"));
+    CHECK_NOTHROW(shared.check_bound(*model, "worker 0"));
     unbind(model);
     try {
-      shared.check_bound(*model, "worker rank 0");
+      shared.check_bound(*model, "worker 0");
       FAIL("a private copy of " << name << " went unnoticed");
     } catch (const Error& e) {
       const std::string what = e.what();
-      CHECK(what.find("worker rank 0: parameter " + std::string(name) + " no longer lies in the shared segment") == 0);
+      CHECK(what.find("worker 0: parameter " + std::string(name) + " no longer lies in the shared segment") == 0);
     }
   };
   torch::NoGradGuard no_grad;

@@ -36,49 +36,49 @@ TEST_CASE("workers report to the parent, one whole message at a time") {
   constexpr int kProcs = 3;
   constexpr int kEpochs = 50;
   WorkerGroup workers(kProcs, [](const WorkerStart& start, ReportChannel& channel) {
-    const int rank = start.rank;
+    const int worker = start.worker;
     for (int epoch = 1; epoch <= kEpochs; ++epoch) {
       WorkerReport report;
-      report.rank = rank;
+      report.worker = worker;
       report.epoch = epoch;
-      report.samples = 1000 * rank + epoch;
+      report.samples = 1000 * worker + epoch;
       channel.send(report);
     }
   });
   std::vector<int> last(kProcs, 0);
   int count = 0;
   workers.join([&](const WorkerReport& report) {
-    REQUIRE(report.rank >= 0);
-    REQUIRE(report.rank < kProcs);
-    CHECK(report.samples == 1000 * report.rank + report.epoch);  // not torn
-    CHECK(report.epoch == last[report.rank] + 1);                 // in order per rank
-    last[report.rank] = report.epoch;
+    REQUIRE(report.worker >= 0);
+    REQUIRE(report.worker < kProcs);
+    CHECK(report.samples == 1000 * report.worker + report.epoch);  // not torn
+    CHECK(report.epoch == last[report.worker] + 1);                 // in order per worker
+    last[report.worker] = report.epoch;
     ++count;
   });
   CHECK(count == kProcs * kEpochs);
   for (pid_t pid : workers.pids()) CHECK(pid == -1);  // all reaped
 }
 
-TEST_CASE("a worker's exception is reported with its rank and message, and the others stop") {
+TEST_CASE("a worker's exception is reported with its index and message, and the others stop") {
   std::vector<pid_t> pids;
   try {
     WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel& channel) {
-      const int rank = start.rank;
-      if (rank == 1) {
+      const int worker = start.worker;
+      if (worker == 1) {
         WorkerReport report;
-        report.rank = rank;
+        report.worker = worker;
         report.epoch = 1;
         channel.send(report);
         throw std::runtime_error("loss is NaN");
       }
-      ::pause();  // rank 0 would run forever
+      ::pause();  // worker 0 would run forever
     });
     pids = workers.pids();
     workers.join([](const WorkerReport&) {});
     FAIL("join() should have thrown");
   } catch (const Error& e) {
     CHECK(std::string(e.what()) ==
-          "worker rank 1 failed in epoch 2 (exit code 1: loss is NaN); 0 of 0 restarts used (--max-restarts)");
+          "worker 1 failed in epoch 2 (exit code 1: loss is NaN); 0 of 0 restarts used (--max-restarts)");
   }
   for (pid_t pid : pids) CHECK(process_gone(pid));
 }
@@ -87,12 +87,12 @@ TEST_CASE("a worker killed by a signal is named with the signal") {
   CHECK_THROWS_WITH_AS(
       {
         WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel&) {
-          if (start.rank == 0) ::raise(SIGKILL);
+          if (start.worker == 0) ::raise(SIGKILL);
           ::pause();
         });
         workers.join([](const WorkerReport&) {});
       },
-      "worker rank 0 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used (--max-restarts)",
+      "worker 0 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used (--max-restarts)",
       Error);
 }
 
@@ -139,12 +139,12 @@ TEST_CASE("workers die with their parent") {
 
 namespace {
 
-// Reports epochs 1..3 from `first_epoch`; rank 1's first incarnation dies in epoch 2.
+// Reports epochs 1..3 from `first_epoch`; worker 1's first incarnation dies in epoch 2.
 void flaky_worker(const WorkerStart& start, ReportChannel& channel) {
   for (int epoch = start.first_epoch; epoch < 3; ++epoch) {
-    if (start.rank == 1 && start.incarnation == 0 && epoch == 1) ::raise(SIGKILL);
+    if (start.worker == 1 && start.incarnation == 0 && epoch == 1) ::raise(SIGKILL);
     WorkerReport report;
-    report.rank = start.rank;
+    report.worker = start.worker;
     report.epoch = epoch + 1;
     report.samples = start.incarnation;
     channel.send(report);
@@ -156,19 +156,19 @@ void flaky_worker(const WorkerStart& start, ReportChannel& channel) {
 TEST_CASE("a failed worker is replaced and resumes its unfinished epoch") {
   WorkerGroup workers(2, flaky_worker, /*max_restarts=*/1);
   std::vector<RestartNotice> notices;
-  std::vector<std::pair<int, int>> rank1;  // (epoch, incarnation)
+  std::vector<std::pair<int, int>> worker1;  // (epoch, incarnation)
   workers.join(
       [&](const WorkerReport& r) {
-        if (r.rank == 1) rank1.emplace_back(r.epoch, int(r.samples));
+        if (r.worker == 1) worker1.emplace_back(r.epoch, int(r.samples));
       },
       [&](const RestartNotice& n) { notices.push_back(n); });
   REQUIRE(notices.size() == 1);
-  CHECK(notices[0].rank == 1);
+  CHECK(notices[0].worker == 1);
   CHECK(notices[0].how == "signal 9 (SIGKILL)");
   CHECK(notices[0].first_epoch == 1);  // epoch 1 was done; the replacement redoes epoch 2
   CHECK(notices[0].restarts == 1);
   CHECK(workers.restarts() == 1);
-  CHECK(rank1 == std::vector<std::pair<int, int>>{{1, 0}, {2, 1}, {3, 1}});
+  CHECK(worker1 == std::vector<std::pair<int, int>>{{1, 0}, {2, 1}, {3, 1}});
 }
 
 TEST_CASE("restarts are bounded over the whole run") {
@@ -188,7 +188,7 @@ TEST_CASE("a fatal failure is not restarted") {
             1, [](const WorkerStart&, ReportChannel&) { throw FatalError("loss became nan"); }, 3);
         workers.join([](const WorkerReport&) {}, [&](const RestartNotice&) { ++restarts; });
       },
-      "worker rank 0 failed in epoch 1 (exit code 1: loss became nan)", Error);
+      "worker 0 failed in epoch 1 (exit code 1: loss became nan)", Error);
   CHECK(restarts == 0);
 }
 
@@ -241,10 +241,10 @@ TEST_CASE("wait statuses are described for people") {
 
 TEST_CASE("a reaped worker's pid is no longer one a second Ctrl-C would kill") {
   WorkerGroup workers(2, [](const WorkerStart& start, ReportChannel& channel) {
-    if (start.rank == 0) return;  // exits at once and is reaped; its pid may be reused
+    if (start.worker == 0) return;  // exits at once and is reaped; its pid may be reused
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     WorkerReport report;
-    report.rank = 1;
+    report.worker = 1;
     report.epoch = 1;
     channel.send(report);
     std::this_thread::sleep_for(std::chrono::seconds(30));
@@ -280,15 +280,15 @@ struct SharedCounters {
 TEST_CASE("a worker that stops making steps is killed, named as stalled with its state, and replaced") {
   SharedCounters steps;
   // Rank 1's first incarnation makes a few steps and stops itself (as kill -STOP would); every
-  // other worker steps for 1.5 s and reports its epoch. Rank 0 also sits 2 s in a wait the
+  // other worker steps for 1.5 s and reports its epoch. Worker 0 also sits 2 s in a wait the
   // probe marks as by design (an epoch gate): that is no stall.
   WorkerGroup workers(2, [&](const WorkerStart& start, ReportChannel& channel) {
-    std::atomic<int64_t>& mine = steps.counts[start.rank];
-    if (start.rank == 1 && start.incarnation == 0) {
+    std::atomic<int64_t>& mine = steps.counts[start.worker];
+    if (start.worker == 1 && start.incarnation == 0) {
       for (int i = 0; i < 5; ++i) mine.fetch_add(1);
       ::raise(SIGSTOP);
     }
-    if (start.rank == 0) {
+    if (start.worker == 0) {
       mine.store(-1);  // "at the gate"
       std::this_thread::sleep_for(std::chrono::seconds(2));
       mine.store(0);
@@ -298,13 +298,13 @@ TEST_CASE("a worker that stops making steps is killed, named as stalled with its
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     WorkerReport report;
-    report.rank = start.rank;
+    report.worker = start.worker;
     report.epoch = 1;
     channel.send(report);
   }, /*max_restarts=*/1);
   workers.watch_progress(
-      [&](int rank) -> std::optional<int64_t> {
-        const int64_t value = steps.counts[rank].load();
+      [&](int worker) -> std::optional<int64_t> {
+        const int64_t value = steps.counts[worker].load();
         if (value < 0) return std::nullopt;
         return value;
       },
@@ -315,7 +315,7 @@ TEST_CASE("a worker that stops making steps is killed, named as stalled with its
                [&](const RestartNotice& notice) { restarts.push_back(notice); });
   CHECK(reports == 2);
   REQUIRE(restarts.size() == 1);
-  CHECK(restarts[0].rank == 1);
+  CHECK(restarts[0].worker == 1);
   CHECK(restarts[0].how.find("stalled: no step for ") == 0);
   CHECK(restarts[0].how.find("; it was stopped (T)") != std::string::npos);
   CHECK(workers.restarts() == 1);
@@ -331,7 +331,7 @@ TEST_CASE("without a watch, or once it is off, a slow worker is left alone") {
       report.epoch = 1;
       channel.send(report);
     });
-    workers.watch_progress([&](int rank) -> std::optional<int64_t> { return steps.counts[rank].load(); }, seconds);
+    workers.watch_progress([&](int worker) -> std::optional<int64_t> { return steps.counts[worker].load(); }, seconds);
     int reports = 0;
     workers.join([&](const WorkerReport&) { ++reports; },
                  [&](const RestartNotice&) { FAIL("no worker should be replaced"); });

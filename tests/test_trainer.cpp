@@ -67,7 +67,7 @@ TEST_CASE("training on a partition lowers the loss and evaluation counts every s
   options.batch_size = 20;
   options.lr = 0.05;
   std::vector<Totals> epochs;
-  train_rank(model, data, partition, options, /*rank=*/0,
+  train_replica(model, data, partition, options, /*replica=*/0,
              [&](int64_t epoch, const Totals& totals, double seconds) {
                CHECK(epoch == int64_t(epochs.size()) + 1);
                CHECK(seconds > 0);
@@ -105,7 +105,7 @@ TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
   options.lr_by_epoch = {0.0, 0.05};  // ...but epoch 1 has step size 0
   std::vector<torch::Tensor> after_first;
   const auto start = snapshot();
-  train_rank(model, data, partition, options, /*rank=*/0,
+  train_replica(model, data, partition, options, /*replica=*/0,
              [&](int64_t epoch, const Totals&, double) {
                if (epoch == 1) {
                  CHECK(unchanged(start));
@@ -128,7 +128,7 @@ TEST_CASE("bf16 steps train fp32 parameters that stay in the shared segment") {
   options.epochs = 4;
   options.batch_size = 20;
   options.lr = 0.05;
-  train_rank(model, data, partition, options, /*rank=*/0, [](int64_t, const Totals&, double) {});
+  train_replica(model, data, partition, options, /*replica=*/0, [](int64_t, const Totals&, double) {});
   CHECK_NOTHROW(shared.check_bound(*model, "test"));  // updated in place, in fp32
   for (const auto& p : model->parameters()) CHECK((p.scalar_type() == torch::kFloat32));
   model->set_precision(Precision::kFp32);

@@ -41,8 +41,8 @@ class EpochBoundaries {
   // A local worker finished an epoch: its record and its line. Returns the epoch that every
   // worker has now finished, if this report completed one (the caller closes it), else 0.
   int64_t record_worker_epoch(const EpochRecord& record);
-  // Epochs local worker `rank` has reported finished.
-  int64_t epochs_reported(int rank) const { return epochs_done_[std::size_t(rank)]; }
+  // Epochs local worker `worker` has reported finished.
+  int64_t epochs_reported(int worker) const { return epochs_done_[std::size_t(worker)]; }
 
   // Under mpirun (rank 0): every rank's figures for `epoch`, one line for all. The ranks'
   // checksums must agree when the epoch ended with an exact average (`averaged`).

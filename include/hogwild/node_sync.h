@@ -48,8 +48,8 @@ class NodeSync {
            WorkerControl* control, int procs, int64_t steps_per_epoch, int64_t epochs,
            EpochHandler on_epoch, int64_t first_epoch = 0, EveryRankHook at_epoch_end = {});
 
-  // Local worker `rank` finished `epoch` (1-based) with step size `lr`.
-  void worker_epoch(int rank, int64_t epoch, const Totals& totals, double seconds, double lr = 0);
+  // Local worker `worker` finished `epoch` (1-based) with step size `lr`.
+  void worker_epoch(int worker, int64_t epoch, const Totals& totals, double seconds, double lr = 0);
 
   // Performs every sync event that is due, in order. Returns true when rank 0 has stopped the
   // run (its target is reached); every rank returns it at the same event.
@@ -59,8 +59,8 @@ class NodeSync {
   // holds the same final model; then every rank's checksum of it is gathered to rank 0.
   void finish();
 
-  // Epochs local worker `rank` has reported finished.
-  int64_t epochs_reported(int rank) const { return reported_[std::size_t(rank)]; }
+  // Epochs local worker `worker` has reported finished.
+  int64_t epochs_reported(int worker) const { return reported_[std::size_t(worker)]; }
   int64_t averages() const { return averages_; }
   std::size_t bytes_per_average() const { return count_ * sizeof(float); }
   // Rank 0, after finish(): each rank's checksum of its final parameters.
@@ -73,7 +73,7 @@ class NodeSync {
     double lr = 0;
     int reports = 0;
   };
-  int64_t done_steps(int rank) const;
+  int64_t done_steps(int worker) const;
   bool end_epoch(int64_t epoch);
   void average_exactly();
 

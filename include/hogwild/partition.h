@@ -1,8 +1,8 @@
-// The DistributedSampler-style strided partition of a data set over worker ranks.
+// The DistributedSampler-style strided partition of a data set over replicas (one per worker of the job).
 //
 // Each epoch: the indices 0..n-1 are shuffled with a generator seeded `seed + epoch` (the same
 // permutation on every rank), padded by repeating from the start up to a multiple of the
-// number of replicas (or cut down to one, with drop_last), and rank r takes every
+// number of replicas (or cut down to one, with drop_last), and replica r takes every
 // replicas-th index starting at r. This is PyTorch's torch.utils.data.DistributedSampler
 // semantics; the permutation itself comes from our own generator, not torch.randperm.
 #pragma once
@@ -19,14 +19,14 @@ class StridedPartition {
 
   int64_t dataset_size() const { return dataset_size_; }
   int64_t replicas() const { return replicas_; }
-  // Indices each rank gets per epoch, and all ranks together.
-  int64_t samples_per_rank() const { return samples_per_rank_; }
-  int64_t total_size() const { return samples_per_rank_ * replicas_; }
+  // Indices each replica gets per epoch, and all replicas together.
+  int64_t samples_per_replica() const { return samples_per_replica_; }
+  int64_t total_size() const { return samples_per_replica_ * replicas_; }
 
-  // The epoch's order of the whole data set, before padding; identical on every rank.
+  // The epoch's order of the whole data set, before padding; identical for every replica.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
-  // The indices `rank` trains on in `epoch`, in order.
-  std::vector<int64_t> indices(int64_t rank, int64_t epoch) const;
+  // The indices replica `replica` trains on in `epoch`, in order.
+  std::vector<int64_t> indices(int64_t replica, int64_t epoch) const;
 
  private:
   int64_t dataset_size_;
@@ -34,7 +34,7 @@ class StridedPartition {
   uint64_t seed_;
   bool shuffle_;
   bool drop_last_;
-  int64_t samples_per_rank_;
+  int64_t samples_per_replica_;
 };
 
 }  // namespace hogwild

@@ -69,7 +69,7 @@ class SharedParameters {
   // Throws Error naming the first parameter of `module` that no longer lies where this
   // object put it (its slot, its shape, contiguous). A .to(), set_data() or memory-format
   // change on a bound parameter silently allocates private memory; the process would then
-  // train alone, with no error and no Hogwild. `who` starts the message ("worker rank 1").
+  // train alone, with no error and no Hogwild. `who` starts the message ("worker 1").
   void check_bound(const torch::nn::Module& module, const std::string& who) const;
   std::size_t parameter_count() const;
 

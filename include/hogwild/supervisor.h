@@ -26,7 +26,7 @@ struct WorkerReport {
     kFatal = 3,    // the worker is failing with a FatalError: a replacement would fail too
   };
   int32_t kind = kEpoch;
-  int32_t rank = 0;
+  int32_t worker = 0;
   int32_t epoch = 0;  // 1-based
   int64_t samples = 0;
   int64_t correct = 0;
@@ -46,11 +46,11 @@ class ReportChannel {
   int fd_;
 };
 
-// Where a worker process starts: its rank, the first epoch it must train (0-based; a
-// replacement resumes its rank's unfinished epoch), and how many times the rank has been
+// Where a worker process starts: its index, the first epoch it must train (0-based; a
+// replacement resumes the unfinished epoch), and how many times the worker has been
 // restarted before.
 struct WorkerStart {
-  int rank = 0;
+  int worker = 0;
   int first_epoch = 0;
   int incarnation = 0;
 };
@@ -59,7 +59,7 @@ using WorkerBody = std::function<void(const WorkerStart& start, ReportChannel& c
 
 // A worker that died and was replaced.
 struct RestartNotice {
-  int rank = 0;
+  int worker = 0;
   std::string how;  // "signal 9 (SIGKILL)", "exit code 1: <message>"
   int first_epoch = 0;  // 0-based epoch the replacement starts with
   int restarts = 0;     // restarts so far, this one included
@@ -83,7 +83,7 @@ class WorkerGroup {
   // A worker that fails (throws, exits non-zero, is killed) is replaced, starting at its
   // unfinished epoch, while fewer than max_restarts restarts have been made; `on_restart`
   // hears of each. Past the bound, or for a fatal failure, stops the others and throws
-  // Error naming the rank, how it failed, the epoch and its message. SIGINT or SIGTERM to
+  // Error naming the worker, how it failed, the epoch and its message. SIGINT or SIGTERM to
   // the parent stops the workers and throws Interrupted; a second one exits at once.
   // `on_tick` runs after every wait for reports (at most the poll interval apart).
   void join(const std::function<void(const WorkerReport&)>& on_report,
@@ -93,13 +93,13 @@ class WorkerGroup {
   // How long join() waits for a report before it checks the workers and ticks (100 ms).
   void set_poll_interval_ms(int ms) { poll_interval_ms_ = ms; }
 
-  // The stall watch: `progress(rank)` is a count that grows while the worker trains (its
+  // The stall watch: `progress(worker)` is a count that grows while the worker trains (its
   // steps), or nullopt while it waits by design (at an epoch gate). A worker whose count has
   // not moved for `seconds` (a replacement's start-up included) is killed with SIGKILL and
   // handled as a failed worker: replaced at its unfinished epoch within --max-restarts, its
   // failure told as "stalled: no step for N s; it was stopped (T)" with the state the kernel
   // gives it. 0 seconds: no watch.
-  void watch_progress(std::function<std::optional<int64_t>(int rank)> progress, double seconds);
+  void watch_progress(std::function<std::optional<int64_t>(int worker)> progress, double seconds);
 
   // Called from join()'s callbacks: stop every worker (SIGTERM) once the callback returns
   // and make join() return normally, as when they all finish.
@@ -111,12 +111,12 @@ class WorkerGroup {
  private:
   struct Ledger;
   void spawn(const WorkerStart& start);
-  void forget(std::size_t rank);  // after reaping it
+  void forget(std::size_t worker);  // after reaping it
   // Reads every report waiting: epochs go to `on_report`, failures into the ledger.
   void drain(Ledger& ledger, const std::function<void(const WorkerReport&)>& on_report);
-  // Rank `rank` exited, failing (`how`): a replacement at its unfinished epoch, or, past the
+  // Worker `worker` exited, failing (`how`): a replacement at its unfinished epoch, or, past the
   // bound or for a failure a replacement would repeat, every worker stopped and Error thrown.
-  void replace_or_stop(std::size_t rank, std::string how, Ledger& ledger,
+  void replace_or_stop(std::size_t worker, std::string how, Ledger& ledger,
                        const std::function<void(const WorkerReport&)>& on_report,
                        const std::function<void(const RestartNotice&)>& on_restart);
 
@@ -128,9 +128,9 @@ class WorkerGroup {
   int first_epoch_ = 0;
   bool stop_early_ = false;
   int poll_interval_ms_ = 100;
-  std::vector<pid_t> pids_;  // by rank; -1 once reaped
+  std::vector<pid_t> pids_;  // by worker; -1 once reaped
   std::vector<int> incarnations_;
-  // The stall watch, by rank: the progress last seen, since when, and a stalled worker's story.
+  // The stall watch, by worker: the progress last seen, since when, and a stalled worker's story.
   void kill_stalled();
   std::function<std::optional<int64_t>(int)> progress_;
   double stall_seconds_ = 0;

@@ -13,22 +13,22 @@ class Module;
 
 namespace hogwild {
 
-// HOGWILD_TEST_FAULT="RANK:STEP:KIND" makes worker RANK's first incarnation fail before its
+// HOGWILD_TEST_FAULT="WORKER:STEP:KIND" makes worker RANK's first incarnation fail before its
 // STEP-th optimizer step (0-based), by KIND: kill (SIGKILL), abort, throw or exit (code 3);
 // throw_always fails every incarnation the same way (a deterministic failure); private_copy
 // moves one of its parameters out of the shared segment (the mistake
 // SharedParameters::check_bound exists for).
 struct FaultPlan {
-  int64_t rank = -1;  // -1: none
+  int64_t worker = -1;  // -1: none
   int64_t step = 0;
   std::string kind;
 };
 // Throws InputError for a malformed variable.
 FaultPlan fault_plan_from_environment();
 
-// Worker `rank` (its `incarnation`-th process) is about to make step `step`: the planned fault,
+// Worker `worker` (its `incarnation`-th process) is about to make step `step`: the planned fault,
 // if this is where it is due. `model` is the worker's.
-void inject_planned_fault(const FaultPlan& plan, int rank, int incarnation, int64_t step, torch::nn::Module& model);
+void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step, torch::nn::Module& model);
 
 // HOGWILD_TEST_STOP_WHILE_LOADING=1: the process stops itself with SIGSTOP here, so that a
 // test can send it a signal at a known point.

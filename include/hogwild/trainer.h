@@ -1,4 +1,4 @@
-// The training step, one rank's epochs, and evaluation. Knows nothing of processes or
+// The training step, one replica's epochs, and evaluation. Knows nothing of processes or
 // shared memory: it trains whatever parameters the model holds, which is what lets the
 // same code serve the forked Hogwild workers and a rank of --sync grads.
 #pragma once
@@ -17,7 +17,7 @@ namespace hogwild {
 
 struct TrainOptions {
   int64_t epochs = 1;
-  int64_t first_epoch = 0;  // 0-based; a replacement worker resumes its rank here
+  int64_t first_epoch = 0;  // 0-based; a replacement worker resumes its replica here
   int64_t batch_size = 256;
   double lr = 0.01;
   std::vector<double> lr_by_epoch;  // when not empty: the step size of each epoch, else lr
@@ -33,7 +33,7 @@ class DivergenceError : public FatalError {
   using FatalError::FatalError;
 };
 
-// Called before every optimizer step with the rank's step count since it started.
+// Called before every optimizer step with the replica's step count since it started.
 using StepHook = std::function<void(int64_t step)>;
 
 struct StepHooks {
@@ -53,12 +53,12 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
 // Called after each epoch (1-based) with that epoch's totals and its wall time.
 using EpochCallback = std::function<void(int64_t epoch, const Totals& totals, double seconds)>;
 
-// Everything replica `rank` of the partition does: its own momentum SGD, then each epoch
+// Everything replica `replica` of the partition does: its own momentum SGD, then each epoch
 // from options.first_epoch over its share. The model's parameters may be shared with other
 // workers; no locks are taken.
-void train_rank(MnistNet& model, const Dataset& data, const StridedPartition& partition,
-                const TrainOptions& options, int64_t rank, const EpochCallback& on_epoch,
-                const StepHooks& hooks = {});
+void train_replica(MnistNet& model, const Dataset& data, const StridedPartition& partition,
+                   const TrainOptions& options, int64_t replica, const EpochCallback& on_epoch,
+                   const StepHooks& hooks = {});
 
 // Loss and accuracy over the whole data set, in eval mode and without gradients.
 Totals evaluate(MnistNet& model, const Dataset& data, int64_t batch_size);

@@ -1,5 +1,5 @@
 // What a forked worker runs: its thread count, the recipe's batch and step size, its share
-// of the data (replica node * procs + rank of the partition over all workers of the job), its
+// of the data (replica node * procs + worker of the partition over all workers of the job), its
 // epochs reported to the parent, its step count and the epoch gate in the control block.
 #pragma once
 
@@ -20,12 +20,12 @@
 
 namespace hogwild {
 
-// Where a worker sits in the job: MPI rank (node) of nodes, and its local rank of procs.
+// Where a worker sits in the job: MPI rank (node) of nodes, and its worker index of procs.
 struct Topology {
   int64_t node = 0;
   int64_t nodes = 1;
   int64_t procs = 1;
-  int64_t replica(int64_t local_rank) const { return node * procs + local_rank; }
+  int64_t replica(int64_t worker) const { return node * procs + worker; }
   int64_t replicas() const { return nodes * procs; }
 };
 

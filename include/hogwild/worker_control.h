@@ -34,13 +34,13 @@ struct WorkerControl {
   bool waits_after(int64_t epoch) const {
     return epoch < epochs && (gated || checkpoint_after(epoch, checkpoint_every, epochs));
   }
-  // What the stall watch sees of worker `rank`, which has reported `epochs_reported` epochs:
+  // What the stall watch sees of worker `worker`, which has reported `epochs_reported` epochs:
   // its step count, or nothing while it waits at the gate by design.
-  std::optional<int64_t> progress(int rank, int64_t epochs_reported) const {
+  std::optional<int64_t> progress(int worker, int64_t epochs_reported) const {
     if (waits_after(epochs_reported) && epochs_reported > released_epoch.load(std::memory_order_acquire)) {
       return std::nullopt;
     }
-    return steps[rank].value.load(std::memory_order_relaxed);
+    return steps[worker].value.load(std::memory_order_relaxed);
   }
 };
 
