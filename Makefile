@@ -1,4 +1,4 @@
-# Entry points: make setup | build | test | run | mpirun | check   (see README.md)
+# Entry points: make setup | build | test | run | mpirun | check | format   (see README.md)
 BUILD ?= build
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
@@ -12,7 +12,7 @@ MPIRUN_FLAGS ?=
 # --save-model checkpoint at most N times (README "Long runs").
 RESTARTS ?=
 
-.PHONY: setup build test run mpirun sanitize fuzz check clean trainer
+.PHONY: setup build test run mpirun sanitize fuzz check clean trainer format
 
 # Recipes run in bash with pipefail, so a failing build is not hidden by the filter below.
 SHELL := /bin/bash
@@ -56,6 +56,10 @@ fuzz: setup
 
 # What CI runs: the fuzzer, the sanitizer build, then the suite (its summary closes the log).
 check: fuzz sanitize test
+
+# Rewrite the C++ sources to .clang-format (the format test checks them).
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 run: trainer
 	@$(BUILD)/hogwild_train $(RUN_ARGS)

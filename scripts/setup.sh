@@ -9,6 +9,7 @@ packages=(build-essential cmake libtorch-dev libboost-dev libfmt-dev doctest-dev
           libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist npm
           python3-torch gnuplot-nox     # the benchmark (and its quick test)
           clang-14 libclang-rt-14-dev   # the IDX fuzzer (libFuzzer)
+          clang-format                  # the format test
           libopenmpi-dev openmpi-bin)   # --sync: MPI across machines
 missing=()
 for p in "${packages[@]}"; do

@@ -27,7 +27,8 @@ void write_file(torch::serialize::OutputArchive& archive, const std::string& pat
   try {
     archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    throw Error(fmt::format("cannot serialise the model for {}: {}", path, e.what_without_backtrace()));
+    throw Error(
+        fmt::format("cannot serialise the model for {}: {}", path, e.what_without_backtrace()));
   }
   OutputFile(path, "--save-model").write(bytes.str());
 }
@@ -63,15 +64,16 @@ void load_parameters(torch::nn::Module& module, const std::string& path) {
                                    path, item.key()));
     }
     if (saved.sizes() != item.value().sizes()) {
-      throw InputError(fmt::format("{}: parameter '{}' has shape [{}], the network needs [{}]", path,
-                                   item.key(), fmt::join(saved.sizes(), ", "),
+      throw InputError(fmt::format("{}: parameter '{}' has shape [{}], the network needs [{}]",
+                                   path, item.key(), fmt::join(saved.sizes(), ", "),
                                    fmt::join(item.value().sizes(), ", ")));
     }
     item.value().copy_(saved);
   }
 }
 
-void save_checkpoint(const torch::nn::Module& module, const std::string& path, const RunState& state) {
+void save_checkpoint(const torch::nn::Module& module, const std::string& path,
+                     const RunState& state) {
   torch::serialize::OutputArchive archive;
   write_parameters(module, archive);
   torch::serialize::OutputArchive run;
@@ -89,8 +91,10 @@ void save_checkpoint(const torch::nn::Module& module, const std::string& path, c
     int64_t offset = 0;
     for (const auto& item : parameters) {
       const int64_t n = item.value().numel();
-      if (offset + n > int64_t(flat.size())) throw std::logic_error("save_checkpoint: a momentum buffer is short");
-      const auto slice = torch::from_blob(const_cast<float*>(flat.data()) + offset, item.value().sizes()).clone();
+      if (offset + n > int64_t(flat.size()))
+        throw std::logic_error("save_checkpoint: a momentum buffer is short");
+      const auto slice =
+          torch::from_blob(const_cast<float*>(flat.data()) + offset, item.value().sizes()).clone();
       buffers.write(item.key(), slice, /*is_buffer=*/true);
       offset += n;
     }
@@ -105,19 +109,22 @@ RunState read_run_state(const std::string& path) {
   open_archive(path, archive);
   torch::serialize::InputArchive run;
   if (!archive.try_read(kRunKey, run)) {
-    throw InputError(fmt::format("{}: holds parameters but not the run that made them (saved by an "
-                                 "older hogwild_train); --init-from {} starts a new run from them",
-                                 path, path));
+    throw InputError(
+        fmt::format("{}: holds parameters but not the run that made them (saved by an "
+                    "older hogwild_train); --init-from {} starts a new run from them",
+                    path, path));
   }
   const auto read = [&](const char* key) {
     c10::IValue value;
-    if (!run.try_read(key, value)) throw InputError(fmt::format("{}: its run state has no '{}'", path, key));
+    if (!run.try_read(key, value))
+      throw InputError(fmt::format("{}: its run state has no '{}'", path, key));
     return value;
   };
   if (read("format").toInt() != kRunStateFormat) {
-    throw InputError(fmt::format("{}: its run state is of format {}, this hogwild_train reads {}; "
-                                 "--init-from {} starts a new run from its parameters",
-                                 path, read("format").toInt(), kRunStateFormat, path));
+    throw InputError(
+        fmt::format("{}: its run state is of format {}, this hogwild_train reads {}; "
+                    "--init-from {} starts a new run from its parameters",
+                    path, read("format").toInt(), kRunStateFormat, path));
   }
   RunState state;
   state.epochs_done = read("epochs_done").toInt();

@@ -1,15 +1,15 @@
 #include "hogwild/config.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
-#include <cerrno>
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
-#include <toml++/toml.h>
 #include <variant>
 
 #include "hogwild/error.h"
@@ -24,7 +24,8 @@
 namespace hogwild {
 namespace {
 
-using Member = std::variant<std::string Config::*, int64_t Config::*, double Config::*, bool Config::*>;
+using Member =
+    std::variant<std::string Config::*, int64_t Config::*, double Config::*, bool Config::*>;
 
 // Whether a key defines the training (a checkpoint records it; --resume keeps it) or only how
 // this process runs it (threads, files, timeouts, what is printed).
@@ -52,42 +53,61 @@ const std::vector<Field>& fields() {
       {"batch_size", "samples per step: over all workers (scaled) or per worker (seed); 0: 256",
        &Config::batch_size, kTraining},
       {"lr", "SGD learning rate; 0: the recipe's (scaled 0.03, seed 0.01)", &Config::lr, kTraining},
-      {"lr_schedule", "cosine (lr decays over the epochs) or constant; empty: the recipe's "
-       "(scaled cosine, seed constant)", &Config::lr_schedule, kTraining},
+      {"lr_schedule",
+       "cosine (lr decays over the epochs) or constant; empty: the recipe's "
+       "(scaled cosine, seed constant)",
+       &Config::lr_schedule, kTraining},
       {"momentum", "SGD momentum, in [0, 1)", &Config::momentum, kTraining},
-      {"seed", "seed for initialisation, shuffling (seed + epoch) and the dropout masks (seed, epoch, sample)",
+      {"seed",
+       "seed for initialisation, shuffling (seed + epoch) and the dropout masks (seed, epoch, "
+       "sample)",
        &Config::seed, kTraining},
-      {"train_limit", "use only the first N training images; 0: all", &Config::train_limit, kTraining},
+      {"train_limit", "use only the first N training images; 0: all", &Config::train_limit,
+       kTraining},
       {"test_limit", "use only the first N test images; 0: all", &Config::test_limit},
       {"eval_batch_size", "batch size for evaluating the test set", &Config::eval_batch_size},
       {"eval_every_epoch", "evaluate on the test set whenever every rank has finished an epoch",
        &Config::eval_every_epoch},
-      {"target_accuracy", "stop once the test accuracy (%) reaches this (evaluating every epoch); 0: never",
+      {"target_accuracy",
+       "stop once the test accuracy (%) reaches this (evaluating every epoch); 0: never",
        &Config::target_accuracy},
-      {"drop_last", "drop the tail so partitions are equal, instead of padding",
-       &Config::drop_last, kTraining},
+      {"drop_last", "drop the tail so partitions are equal, instead of padding", &Config::drop_last,
+       kTraining},
       {"max_restarts", "replace a failed worker at most this many times in a run",
        &Config::max_restarts},
-      {"stall_timeout", "seconds a worker may go without starting a step (stopped, deadlocked) "
-       "before it is killed and replaced like a failed one; 0: never", &Config::stall_timeout},
-      {"sync", "under mpirun, how the ranks combine: epoch (average the models after every "
+      {"stall_timeout",
+       "seconds a worker may go without starting a step (stopped, deadlocked) "
+       "before it is killed and replaced like a failed one; 0: never",
+       &Config::stall_timeout},
+      {"sync",
+       "under mpirun, how the ranks combine: epoch (average the models after every "
        "epoch), steps:S (every S steps of each worker), grads (average gradients every step; "
-       "--procs 1)", &Config::sync, kTraining},
-      {"sync_timeout", "under mpirun, seconds a rank waits for the others in one collective "
-       "(an average, a gather) before it ends the whole job: a rank stopped, hung or gone; 0: never",
+       "--procs 1)",
+       &Config::sync, kTraining},
+      {"sync_timeout",
+       "under mpirun, seconds a rank waits for the others in one collective "
+       "(an average, a gather) before it ends the whole job: a rank stopped, hung or gone; 0: "
+       "never",
        &Config::sync_timeout},
-      {"reset_momentum", "under mpirun with --sync epoch, clear each worker's momentum buffer at "
-       "every average (default: keep it)", &Config::reset_momentum, kTraining},
-      {"progress", "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
-       "on or off", &Config::progress},
-      {"precision", "arithmetic of the training step: fp32, bf16 (fp32 master weights) or auto "
-       "(bf16 only where the CPU has AMX)", &Config::precision, kTraining},
+      {"reset_momentum",
+       "under mpirun with --sync epoch, clear each worker's momentum buffer at "
+       "every average (default: keep it)",
+       &Config::reset_momentum, kTraining},
+      {"progress",
+       "a live line during each epoch (done, samples/s, ETA): auto (on a terminal), "
+       "on or off",
+       &Config::progress},
+      {"precision",
+       "arithmetic of the training step: fp32, bf16 (fp32 master weights) or auto "
+       "(bf16 only where the CPU has AMX)",
+       &Config::precision, kTraining},
       {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
       {"save_model", "save the trained parameters to this file (also on Ctrl-C)",
        &Config::save_model},
       {"checkpoint_every", "also save them every E epochs of the slowest rank (needs --save-model)",
        &Config::checkpoint_every},
-      {"resume", "continue the run checkpointed in this file (--save-model, --checkpoint-every) "
+      {"resume",
+       "continue the run checkpointed in this file (--save-model, --checkpoint-every) "
        "from its last finished epoch; flags that define the training may be repeated, not changed",
        &Config::resume},
       {"init_from", "start a new run from the parameters saved in this file", &Config::init_from},
@@ -106,9 +126,12 @@ std::string format_value(const Config& config, const Member& member) {
       [&](auto pointer) -> std::string {
         const auto& value = config.*pointer;
         using T = std::decay_t<decltype(value)>;
-        if constexpr (std::is_same_v<T, bool>) return value ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::string>) return value;
-        else return fmt::format("{}", value);
+        if constexpr (std::is_same_v<T, bool>)
+          return value ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return value;
+        else
+          return fmt::format("{}", value);
       },
       member);
 }
@@ -118,14 +141,16 @@ std::string format_value(const Config& config, const Member& member) {
 namespace {
 
 // Sets the fields named by `table`'s keys; `source` starts every message ("config file X").
-void apply_toml_table(const toml::table& table, const std::string& source, Config& config, bool given) {
+void apply_toml_table(const toml::table& table, const std::string& source, Config& config,
+                      bool given) {
   for (const auto& [key, node] : table) {
     const Field* field = nullptr;
     for (const Field& f : fields()) {
       if (key.str() == f.key) field = &f;
     }
     if (field == nullptr) {
-      throw InputError(fmt::format("{}: unknown key '{}' (see --help for the keys)", source, key.str()));
+      throw InputError(
+          fmt::format("{}: unknown key '{}' (see --help for the keys)", source, key.str()));
     }
     const auto wrong_type = [&](const char* expected) {
       return InputError(fmt::format("{}: key '{}' must be {}", source, key.str(), expected));
@@ -164,8 +189,8 @@ void apply_toml_file(const std::string& path, Config& config) {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
-    throw InputError(fmt::format("config file {}:{}:{}: {}", path, where.line, where.column,
-                                 e.description()));
+    throw InputError(
+        fmt::format("config file {}:{}:{}: {}", path, where.line, where.column, e.description()));
   }
   apply_toml_table(table, "config file " + path, config, /*given=*/true);
   config.config_file = path;
@@ -182,22 +207,27 @@ std::string training_config_toml(const Config& config) {
   return text.str();
 }
 
-void adopt_training_config(const std::string& saved_toml, const std::string& source, Config& config) {
+void adopt_training_config(const std::string& saved_toml, const std::string& source,
+                           Config& config) {
   Config saved;
   try {
     apply_toml_table(toml::parse(saved_toml), source, saved, /*given=*/false);
   } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}: its training configuration does not parse ({})", source, e.description()));
+    throw InputError(
+        fmt::format("{}: its training configuration does not parse ({})", source, e.description()));
   }
   for (const Field& field : fields()) {
     if (field.role != kTraining) continue;
     const std::string was = format_value(saved, field.member);
-    const bool given = std::find(config.given.begin(), config.given.end(), field.key) != config.given.end();
+    const bool given =
+        std::find(config.given.begin(), config.given.end(), field.key) != config.given.end();
     if (given && format_value(config, field.member) != was) {
-      throw InputError(fmt::format(
-          "{}: {} {} would change the run it continues, which has {} = {}; repeat that value or leave "
-          "the flag out (--init-from starts a new run from the file's parameters)",
-          source, flag_name(field.key), format_value(config, field.member), field.key, was.empty() ? "''" : was));
+      throw InputError(
+          fmt::format("{}: {} {} would change the run it continues, which has {} = {}; repeat that "
+                      "value or leave "
+                      "the flag out (--init-from starts a new run from the file's parameters)",
+                      source, flag_name(field.key), format_value(config, field.member), field.key,
+                      was.empty() ? "''" : was));
     }
     std::visit([&](auto pointer) { config.*pointer = saved.*pointer; }, field.member);
   }
@@ -205,9 +235,10 @@ void adopt_training_config(const std::string& saved_toml, const std::string& sou
 
 Action parse_command_line(int argc, const char* const* argv, Config& config,
                           std::string* help_text) {
-  CLI::App app{"Hogwild! training of the seed CNN on MNIST-style data, lock-free, over POSIX "
-               "shared memory.",
-               "hogwild_train"};
+  CLI::App app{
+      "Hogwild! training of the seed CNN on MNIST-style data, lock-free, over POSIX "
+      "shared memory.",
+      "hogwild_train"};
   app.get_formatter()->column_width(34);
   std::string config_path;
   app.add_option("--config", config_path, "TOML file with any of the keys below (flags win)")
@@ -268,9 +299,8 @@ Action parse_command_line(int argc, const char* const* argv, Config& config,
 
 void validate(const Config& c) {
   const auto fail = [](const char* key, const std::string& value, const std::string& rule) {
-    throw InputError(
-        fmt::format("invalid {} = {}: {} ({} / config key '{}')", key, value, rule,
-                    flag_name(key), key));
+    throw InputError(fmt::format("invalid {} = {}: {} ({} / config key '{}')", key, value, rule,
+                                 flag_name(key), key));
   };
   if (c.dataset != "mnist" && c.dataset != "fashion-mnist") {
     fail("dataset", "'" + c.dataset + "'", "must be mnist or fashion-mnist");
@@ -289,7 +319,8 @@ void validate(const Config& c) {
     fail("recipe", "'" + c.recipe + "'", "must be scaled or seed");
   }
   if (!c.lr_schedule.empty() && c.lr_schedule != "cosine" && c.lr_schedule != "constant") {
-    fail("lr_schedule", "'" + c.lr_schedule + "'", "must be cosine or constant (or empty for the recipe's)");
+    fail("lr_schedule", "'" + c.lr_schedule + "'",
+         "must be cosine or constant (or empty for the recipe's)");
   }
   if (c.batch_size < 0 || c.batch_size > (1 << 20)) {
     fail("batch_size", std::to_string(c.batch_size),
@@ -303,7 +334,8 @@ void validate(const Config& c) {
     fail("eval_batch_size", std::to_string(c.eval_batch_size), "must be between 1 and 1048576");
   }
   if (!(c.lr >= 0.0) || !std::isfinite(c.lr)) {
-    fail("lr", fmt::format("{}", c.lr), "must be a finite number greater than 0, or 0 for the recipe's default");
+    fail("lr", fmt::format("{}", c.lr),
+         "must be a finite number greater than 0, or 0 for the recipe's default");
   }
   if (!(c.momentum >= 0.0 && c.momentum < 1.0)) {
     fail("momentum", fmt::format("{}", c.momentum), "must be in [0, 1)");
@@ -333,8 +365,10 @@ void validate(const Config& c) {
   if (c.max_restarts < 0 || c.max_restarts > 1000) {
     fail("max_restarts", std::to_string(c.max_restarts), "must be between 0 and 1000");
   }
-  for (const auto& [key, seconds] : {std::pair{"sync_timeout", c.sync_timeout}, std::pair{"stall_timeout", c.stall_timeout}}) {
-    if (!(seconds >= 0 && seconds <= 1e6)) fail(key, fmt::format("{}", seconds), "must be between 0 (never) and 1000000 seconds");
+  for (const auto& [key, seconds] :
+       {std::pair{"sync_timeout", c.sync_timeout}, std::pair{"stall_timeout", c.stall_timeout}}) {
+    if (!(seconds >= 0 && seconds <= 1e6))
+      fail(key, fmt::format("{}", seconds), "must be between 0 (never) and 1000000 seconds");
   }
   if (c.train_limit < 0) {
     fail("train_limit", std::to_string(c.train_limit), "must be 0 (all) or greater");
@@ -343,9 +377,11 @@ void validate(const Config& c) {
     fail("test_limit", std::to_string(c.test_limit), "must be 0 (all) or greater");
   }
   if (parse_sync(c.sync).mode == SyncPlan::Mode::kGrads && c.procs != 1) {
-    fail("sync", "'grads'", fmt::format("averages gradients before every step of one process per "
-                                        "MPI rank: use --procs 1, not {} (or --sync steps:S for "
-                                        "Hogwild inside each rank)", c.procs));
+    fail("sync", "'grads'",
+         fmt::format("averages gradients before every step of one process per "
+                     "MPI rank: use --procs 1, not {} (or --sync steps:S for "
+                     "Hogwild inside each rank)",
+                     c.procs));
   }
   // Whether the batch can be split over the workers is the recipe's rule: ask it.
   choose_hyperparameters(c);

@@ -18,8 +18,10 @@ using torch::autograd::tensor_list;
 constexpr int64_t kChannels = 16;
 // One pixel's channels (or one tap's weights): one register with AVX-512, two with AVX2.
 // may_alias and aligned(4): read from and written to float and int32 arrays.
-typedef float Channels __attribute__((vector_size(kChannels * sizeof(float)), aligned(4), may_alias));
-typedef int32_t Positions __attribute__((vector_size(kChannels * sizeof(int32_t)), aligned(4), may_alias));
+typedef float Channels
+    __attribute__((vector_size(kChannels * sizeof(float)), aligned(4), may_alias));
+typedef int32_t Positions
+    __attribute__((vector_size(kChannels * sizeof(int32_t)), aligned(4), may_alias));
 constexpr int64_t kTile = 8;  // convolution outputs summed at once in the forward
 
 struct Geometry {
@@ -27,8 +29,16 @@ struct Geometry {
   int64_t ch, cw;  // the convolution's output
   int64_t oh, ow;  // the pool's output
   Geometry(const torch::Tensor& x, int64_t k, int64_t cp, int64_t pp)
-      : n(x.size(0)), h(x.size(2)), w(x.size(3)), kernel(k), conv_padding(cp), pool_padding(pp),
-        ch(h + 2 * cp - k + 1), cw(w + 2 * cp - k + 1), oh((ch + 2 * pp - 2) / 2 + 1), ow((cw + 2 * pp - 2) / 2 + 1) {}
+      : n(x.size(0)),
+        h(x.size(2)),
+        w(x.size(3)),
+        kernel(k),
+        conv_padding(cp),
+        pool_padding(pp),
+        ch(h + 2 * cp - k + 1),
+        cw(w + 2 * cp - k + 1),
+        oh((ch + 2 * pp - 2) / 2 + 1),
+        ow((cw + 2 * pp - 2) / 2 + 1) {}
   // The zero-padded image: rows long enough for whole tiles past the last output.
   int64_t padded_w() const { return (cw + kTile - 1) / kTile * kTile + kernel - 1; }
   int64_t padded_h() const { return h + 2 * conv_padding; }
@@ -62,15 +72,16 @@ std::vector<float> taps_by_channel(const torch::Tensor& weight, int64_t taps) {
 // The kernels: compiled for AVX-512, AVX2 and plain x86-64, picked at load time; without
 // GCC's predictive commoning, which kept the last pixel's inputs in spilled registers
 // instead of loading them again from L1 (40 more instructions per pixel).
-#define HOGWILD_CONV_KERNEL \
-  __attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-predictive-commoning")))
+#define HOGWILD_CONV_KERNEL                                                             \
+  __attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-predictive-" \
+                                                                       "commoning")))
 
 // One row of convolution outputs, kTile pixels at a time (the tile's sums stay in
 // registers); the last tile reads the padded row's spare zeros and stores only the pixels
 // that exist.
 template <int K>
-HOGWILD_CONV_KERNEL void conv_row(const float* padded, int64_t pw, int64_t cw, const float* taps, const float* bias,
-                                  float* out) {
+HOGWILD_CONV_KERNEL void conv_row(const float* padded, int64_t pw, int64_t cw, const float* taps,
+                                  const float* bias, float* out) {
   const Channels b = *reinterpret_cast<const Channels*>(bias);
   for (int64_t x0 = 0; x0 < cw; x0 += kTile) {
     Channels sum[kTile];
@@ -98,8 +109,8 @@ HOGWILD_CONV_KERNEL void conv_row(const float* padded, int64_t pw, int64_t cw, c
 // One row of pooled outputs from two convolution rows (`top`, `bottom`: cw + 2 pixels each,
 // the first and last -inf, so that window columns -1 and cw read -inf). Strictly greater,
 // pair by pair: the first maximum in the window wins, as in ATen (and pool_relu.h).
-HOGWILD_CONV_KERNEL void pool_row(const float* top, const float* bottom, int64_t ow, int64_t pool_padding,
-                                  float* out, int32_t* where) {
+HOGWILD_CONV_KERNEL void pool_row(const float* top, const float* bottom, int64_t ow,
+                                  int64_t pool_padding, float* out, int32_t* where) {
   const Channels zero = {};
   for (int64_t px = 0; px < ow; ++px) {
     const int64_t at = (2 * px - pool_padding + 1) * kChannels;
@@ -123,8 +134,9 @@ HOGWILD_CONV_KERNEL void pool_row(const float* top, const float* bottom, int64_t
 // maximum was at k, else 0: rebuilt in a register, never stored. Every tap's sum stays in a
 // register over the whole image (K*K + 4 registers for K = 5).
 template <int K>
-HOGWILD_CONV_KERNEL void weight_grad_image(const float* padded, const Geometry& g, const float* grad_out,
-                                           const int32_t* where, float* sums) {
+HOGWILD_CONV_KERNEL void weight_grad_image(const float* padded, const Geometry& g,
+                                           const float* grad_out, const int32_t* where,
+                                           float* sums) {
   const int64_t pw = g.padded_w();
   Channels tap[K * K + 1];
 #pragma GCC unroll 26
@@ -154,8 +166,8 @@ HOGWILD_CONV_KERNEL void weight_grad_image(const float* padded, const Geometry& 
 }
 
 template <int K>
-void forward_kernel(const float* x, const float* taps, const float* bias, float* out, int32_t* where,
-                    const Geometry& g) {
+void forward_kernel(const float* x, const float* taps, const float* bias, float* out,
+                    int32_t* where, const Geometry& g) {
   at::parallel_for(0, g.n, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> padded(std::size_t(g.padded_h() * g.padded_w()));
     // Two convolution rows, each with a -inf pixel on either side (pool_row).
@@ -168,7 +180,8 @@ void forward_kernel(const float* x, const float* taps, const float* bias, float*
           const int64_t y = g.conv_y(py, 2 * r);
           float* to = rows.data() + r * row;
           if (y >= 0 && y < g.ch) {
-            conv_row<K>(padded.data() + y * g.padded_w(), g.padded_w(), g.cw, taps, bias, to + kChannels);
+            conv_row<K>(padded.data() + y * g.padded_w(), g.padded_w(), g.cw, taps, bias,
+                        to + kChannels);
           } else {
             std::fill(to, to + row, -std::numeric_limits<float>::infinity());
           }
@@ -183,7 +196,8 @@ void forward_kernel(const float* x, const float* taps, const float* bias, float*
 // Returns sums[tap][c] and, after the K*K taps, the bias's sums[c]. Each thread sums its
 // own share of the batch; the shares are added in a fixed order.
 template <int K>
-std::vector<float> weight_grad_kernel(const float* x, const float* grad_out, const int32_t* where, const Geometry& g) {
+std::vector<float> weight_grad_kernel(const float* x, const float* grad_out, const int32_t* where,
+                                      const Geometry& g) {
   const int64_t row = (K * K + 1) * kChannels;
   const int64_t shares = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), g.n));
   std::vector<float> partial(std::size_t(shares * row), 0.0f);
@@ -205,21 +219,23 @@ std::vector<float> weight_grad_kernel(const float* x, const float* grad_out, con
 }
 
 struct ConvPoolRelu : torch::autograd::Function<ConvPoolRelu> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, int64_t conv_padding, int64_t pool_padding) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               int64_t conv_padding, int64_t pool_padding) {
     RECORD_FUNCTION("hogwild::conv_pool_relu", std::vector<c10::IValue>());
     const auto image = x.contiguous();
     const int64_t kernel = weight.size(2);
     const Geometry g(image, kernel, conv_padding, pool_padding);
     const auto channels_last = torch::MemoryFormat::ChannelsLast;
-    auto out = torch::empty({g.n, kChannels, g.oh, g.ow}, image.options().memory_format(channels_last));
+    auto out =
+        torch::empty({g.n, kChannels, g.oh, g.ow}, image.options().memory_format(channels_last));
     auto where = torch::empty({g.n, kChannels, g.oh, g.ow},
                               image.options().dtype(torch::kInt32).memory_format(channels_last));
     const auto taps = taps_by_channel(weight.contiguous(), kernel * kernel);
     const auto bias_values = bias.contiguous();
     const auto kernel_for = kernel == 5 ? forward_kernel<5> : forward_kernel<3>;
-    kernel_for(image.data_ptr<float>(), taps.data(), bias_values.data_ptr<float>(), out.data_ptr<float>(),
-               where.data_ptr<int32_t>(), g);
+    kernel_for(image.data_ptr<float>(), taps.data(), bias_values.data_ptr<float>(),
+               out.data_ptr<float>(), where.data_ptr<int32_t>(), g);
     ctx->save_for_backward({image, where});
     ctx->saved_data["kernel"] = kernel;
     ctx->saved_data["conv_padding"] = conv_padding;
@@ -233,10 +249,12 @@ struct ConvPoolRelu : torch::autograd::Function<ConvPoolRelu> {
     const auto& image = saved[0];
     const auto& where = saved[1];
     const int64_t kernel = ctx->saved_data["kernel"].toInt();
-    const Geometry g(image, kernel, ctx->saved_data["conv_padding"].toInt(), ctx->saved_data["pool_padding"].toInt());
+    const Geometry g(image, kernel, ctx->saved_data["conv_padding"].toInt(),
+                     ctx->saved_data["pool_padding"].toInt());
     const auto grad_out = grads[0].contiguous(torch::MemoryFormat::ChannelsLast);
     const auto kernel_for = kernel == 5 ? weight_grad_kernel<5> : weight_grad_kernel<3>;
-    const auto sums = kernel_for(image.data_ptr<float>(), grad_out.data_ptr<float>(), where.data_ptr<int32_t>(), g);
+    const auto sums = kernel_for(image.data_ptr<float>(), grad_out.data_ptr<float>(),
+                                 where.data_ptr<int32_t>(), g);
     const int64_t taps = kernel * kernel;
     auto grad_weight = torch::empty({kChannels, 1, kernel, kernel}, image.options());
     auto grad_bias = torch::empty({kChannels}, image.options());
@@ -252,20 +270,26 @@ struct ConvPoolRelu : torch::autograd::Function<ConvPoolRelu> {
 
 }  // namespace
 
-torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                             int64_t conv_padding, int64_t pool_padding) {
+torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias, int64_t conv_padding,
+                             int64_t pool_padding) {
   const auto f32 = torch::kFloat32;
-  const bool image_ok = x.dim() == 4 && x.size(1) == 1 && x.scalar_type() == f32 && x.is_cpu() && !x.requires_grad();
+  const bool image_ok =
+      x.dim() == 4 && x.size(1) == 1 && x.scalar_type() == f32 && x.is_cpu() && !x.requires_grad();
   const bool weight_ok = weight.dim() == 4 && weight.size(0) == kChannels && weight.size(1) == 1 &&
-                         weight.size(2) == weight.size(3) && (weight.size(2) == 3 || weight.size(2) == 5) &&
+                         weight.size(2) == weight.size(3) &&
+                         (weight.size(2) == 3 || weight.size(2) == 5) &&
                          weight.scalar_type() == f32 && weight.is_cpu() && bias.defined() &&
                          bias.numel() == kChannels && bias.scalar_type() == f32 && bias.is_cpu();
-  const bool ours = image_ok && weight_ok && conv_padding >= 0 && pool_padding >= 0 && pool_padding <= 1 &&
+  const bool ours = image_ok && weight_ok && conv_padding >= 0 && pool_padding >= 0 &&
+                    pool_padding <= 1 &&
                     x.size(2) + 2 * conv_padding - weight.size(2) + 1 + 2 * pool_padding >= 2 &&
                     x.size(3) + 2 * conv_padding - weight.size(3) + 1 + 2 * pool_padding >= 2 &&
-                    x.size(2) + 2 * conv_padding >= weight.size(2) && x.size(3) + 2 * conv_padding >= weight.size(3);
+                    x.size(2) + 2 * conv_padding >= weight.size(2) &&
+                    x.size(3) + 2 * conv_padding >= weight.size(3);
   if (!ours) {
-    return torch::relu(torch::max_pool2d(torch::conv2d(x, weight, bias, 1, conv_padding), 2, 2, pool_padding));
+    return torch::relu(
+        torch::max_pool2d(torch::conv2d(x, weight, bias, 1, conv_padding), 2, 2, pool_padding));
   }
   return ConvPoolRelu::apply(x, weight, bias, conv_padding, pool_padding);
 }

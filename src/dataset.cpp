@@ -37,10 +37,13 @@ Dataset load_dataset(const std::string& dir, const std::string& prefix, int64_t 
                                    images.cols, kImageSide, kImageSide));
     }
     const int64_t n = limit > 0 ? std::min(limit, images.count) : images.count;
-    const std::size_t bytes = std::size_t(n) * std::size_t(images.rows * images.cols) * sizeof(float) +
-                              std::size_t(n) * sizeof(int64_t);
-    require_memory(bytes, fmt::format("{} ({} images of {}x{} as float32)", where, n, images.rows,
-                                      images.cols), hint);
+    const std::size_t bytes =
+        std::size_t(n) * std::size_t(images.rows * images.cols) * sizeof(float) +
+        std::size_t(n) * sizeof(int64_t);
+    require_memory(
+        bytes,
+        fmt::format("{} ({} images of {}x{} as float32)", where, n, images.rows, images.cols),
+        hint);
     return to_dataset(split, limit);
   } catch (const std::bad_alloc&) {
     throw Error(fmt::format("{}: out of memory while loading; {}", where, hint));

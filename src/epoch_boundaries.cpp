@@ -11,10 +11,17 @@ namespace hogwild {
 
 EpochBoundaries::EpochBoundaries(const Config& config, MnistNet model, const Dataset& test,
                                  RunRecord& run, std::FILE* out)
-    : config_(config), model_(std::move(model)), test_(test), run_(run), out_(out),
+    : config_(config),
+      model_(std::move(model)),
+      test_(test),
+      run_(run),
+      out_(out),
       evaluate_each_(config.eval_every_epoch || config.target_accuracy > 0),
-      epochs_done_(config.procs, run.resumed_after), first_epoch_(run.resumed_after), closed_(run.resumed_after),
-      evaluated_(run.resumed_after), started_(std::chrono::steady_clock::now()) {}
+      epochs_done_(config.procs, run.resumed_after),
+      first_epoch_(run.resumed_after),
+      closed_(run.resumed_after),
+      evaluated_(run.resumed_after),
+      started_(std::chrono::steady_clock::now()) {}
 
 bool EpochBoundaries::checkpoint_due(int64_t epoch) const {
   return checkpoint_after(epoch, config_.checkpoint_every, config_.epochs);
@@ -29,20 +36,23 @@ int64_t EpochBoundaries::record_worker_epoch(const EpochRecord& record) {
   return slowest > before ? slowest : 0;
 }
 
-void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEpoch>& ranks, bool averaged) {
+void EpochBoundaries::record_rank_epochs(int64_t epoch, const std::vector<NodeEpoch>& ranks,
+                                         bool averaged) {
   MpiEpochRecord record;
   record.epoch = epoch;
   std::vector<EpochRecord> lines;
   for (std::size_t k = 0; k < ranks.size(); ++k) {
     const NodeEpoch& n = ranks[k];
-    lines.push_back({-1, epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds, n.lr, int64_t(k)});
+    lines.push_back(
+        {-1, epoch, Totals{n.samples, n.correct, n.loss_sum}, n.seconds, n.lr, int64_t(k)});
     record.wall_seconds = std::max(record.wall_seconds, n.wall_seconds);
     record.mpi_seconds.push_back(n.mpi_seconds);
     record.checksums.push_back(n.checksum);
   }
   run_.epochs.insert(run_.epochs.end(), lines.begin(), lines.end());
   run_.mpi.epochs.push_back(record);
-  const double eta = eta_seconds(seconds(), double(epoch - first_epoch_) / double(config_.epochs - first_epoch_));
+  const double eta =
+      eta_seconds(seconds(), double(epoch - first_epoch_) / double(config_.epochs - first_epoch_));
   print("{}\n", format_mpi_epoch_line(epoch, config_.epochs, lines, config_.procs, record, eta));
   if (averaged && !all_equal(record.checksums)) {
     print("warning: the ranks' parameters differ after the average of epoch {}\n", epoch);
@@ -99,9 +109,11 @@ double EpochBoundaries::eta() const {
   for (int w = 0; w < workers; ++w) {
     done[w] = epochs_done_[w] * per_epoch;
     // The counter holds the step a worker has begun: the ones before it are done.
-    if (control_ != nullptr) done[w] = std::max(done[w], control_->steps[w].value.load(std::memory_order_relaxed));
+    if (control_ != nullptr)
+      done[w] = std::max(done[w], control_->steps[w].value.load(std::memory_order_relaxed));
   }
-  return eta_seconds(seconds(), slowest_share(done.data(), workers, per_epoch, config_.epochs, first_epoch_));
+  return eta_seconds(seconds(),
+                     slowest_share(done.data(), workers, per_epoch, config_.epochs, first_epoch_));
 }
 
 double EpochBoundaries::seconds() const {
@@ -116,7 +128,8 @@ void EpochBoundaries::record_evaluation(int64_t epoch, const Totals& test, bool 
       test.accuracy() >= config_.target_accuracy) {
     run_.target_epoch = epoch;
     run_.target_seconds = record.seconds;
-    if (print_line) print("target {:.2f}% reached: stopping the workers\n", config_.target_accuracy);
+    if (print_line)
+      print("target {:.2f}% reached: stopping the workers\n", config_.target_accuracy);
   }
 }
 

@@ -1,8 +1,9 @@
 // hogwild_eval: evaluates parameters saved by hogwild_train --save-model on a test set.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 #include <unistd.h>
+
+#include <CLI/CLI.hpp>
 
 #include "hogwild/checkpoint.h"
 #include "hogwild/config.h"
@@ -31,7 +32,8 @@ int run(int argc, char** argv) {
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   hogwild::validate(config);
   if (threads < 0) throw hogwild::InputError(fmt::format("invalid threads = {}", threads));
-  at::set_num_threads(threads > 0 ? threads : int(std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN))));
+  at::set_num_threads(threads > 0 ? threads
+                                  : int(std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN))));
 
   hogwild::MnistNet model;
   hogwild::load_parameters(*model, model_path);
@@ -39,7 +41,8 @@ int run(int argc, char** argv) {
   const hogwild::Dataset test = hogwild::load_dataset(dir, "t10k", config.test_limit);
   const hogwild::Totals totals = hogwild::evaluate(model, test, config.eval_batch_size);
   fmt::print("model: {}\ntest: loss {:.4f}  accuracy {:.2f}% ({} of {} images from {})\n",
-             model_path, totals.mean_loss(), totals.accuracy(), totals.correct, totals.samples, dir);
+             model_path, totals.mean_loss(), totals.accuracy(), totals.correct, totals.samples,
+             dir);
   return 0;
 }
 

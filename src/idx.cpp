@@ -32,11 +32,15 @@ std::vector<int64_t> parse_header(const uint8_t* data, std::size_t size, const s
   const uint32_t magic = read_be32(data);
   if (magic != expected_magic) {
     std::string hint;
-    if (data[0] == 0x1f && data[1] == 0x8b) hint = "; it looks gzip-compressed but did not decompress";
-    else if (magic == kImagesMagic) hint = "; this is an image file, not a label file";
-    else if (magic == kLabelsMagic) hint = "; this is a label file, not an image file";
-    throw InputError(fmt::format("{}: bad magic number 0x{:08x}, expected 0x{:08x} for an IDX {} file{}",
-                                 name, magic, expected_magic, kind, hint));
+    if (data[0] == 0x1f && data[1] == 0x8b)
+      hint = "; it looks gzip-compressed but did not decompress";
+    else if (magic == kImagesMagic)
+      hint = "; this is an image file, not a label file";
+    else if (magic == kLabelsMagic)
+      hint = "; this is a label file, not an image file";
+    throw InputError(
+        fmt::format("{}: bad magic number 0x{:08x}, expected 0x{:08x} for an IDX {} file{}", name,
+                    magic, expected_magic, kind, hint));
   }
   if (size < header_bytes) {
     throw InputError(fmt::format("{}: truncated header: {} bytes, an IDX {} header has {}", name,
@@ -55,8 +59,9 @@ void check_body_size(std::size_t size, std::size_t header_bytes, uint64_t expect
                                  expected_body, body));
   }
   if (body > expected_body) {
-    throw InputError(fmt::format("{}: {} unexpected bytes after the {} data bytes the header promises",
-                                 name, body - expected_body, expected_body));
+    throw InputError(
+        fmt::format("{}: {} unexpected bytes after the {} data bytes the header promises", name,
+                    body - expected_body, expected_body));
   }
 }
 
@@ -87,8 +92,8 @@ IdxLabels parse_idx_labels(const uint8_t* data, std::size_t size, const std::str
   labels.labels.assign(data + 8, data + size);
   for (std::size_t i = 0; i < labels.labels.size(); ++i) {
     if (labels.labels[i] > 9) {
-      throw InputError(fmt::format("{}: label {} at index {} is outside 0-9", name,
-                                   int(labels.labels[i]), i));
+      throw InputError(
+          fmt::format("{}: label {} at index {} is outside 0-9", name, int(labels.labels[i]), i));
     }
   }
   return labels;
@@ -115,8 +120,10 @@ std::vector<uint8_t> read_maybe_gzipped(const std::string& path, std::size_t max
     }
     if (n == 0) break;
     if (bytes.size() + std::size_t(n) > max_bytes) {
-      throw InputError(fmt::format("{}: larger than {} bytes once decompressed; not an MNIST-style "
-                                   "IDX file?", path, max_bytes));
+      throw InputError(
+          fmt::format("{}: larger than {} bytes once decompressed; not an MNIST-style "
+                      "IDX file?",
+                      path, max_bytes));
     }
     bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
   }
@@ -145,8 +152,10 @@ std::string find_idx_file(const std::string& dir, const std::string& base) {
   struct stat info {};
   if (::stat(raw.c_str(), &info) == 0) return raw;
   if (::stat(gz.c_str(), &info) == 0) return gz;
-  throw InputError(fmt::format("{}: neither {} nor {}.gz found (run 'make setup', or point "
-                               "--data-dir at the IDX files)", dir, base, base));
+  throw InputError(
+      fmt::format("{}: neither {} nor {}.gz found (run 'make setup', or point "
+                  "--data-dir at the IDX files)",
+                  dir, base, base));
 }
 
 IdxSplit read_idx_split(const std::string& dir, const std::string& prefix) {
@@ -154,9 +163,10 @@ IdxSplit read_idx_split(const std::string& dir, const std::string& prefix) {
   const std::string labels_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte");
   IdxSplit split{read_idx_images(images_path), read_idx_labels(labels_path)};
   if (int64_t(split.labels.labels.size()) != split.images.count) {
-    throw InputError(fmt::format("{} holds {} images but {} holds {} labels; the files do not "
-                                 "belong together", images_path, split.images.count, labels_path,
-                                 split.labels.labels.size()));
+    throw InputError(
+        fmt::format("{} holds {} images but {} holds {} labels; the files do not "
+                    "belong together",
+                    images_path, split.images.count, labels_path, split.labels.labels.size()));
   }
   return split;
 }

@@ -26,7 +26,8 @@ std::string resumed_training_config(const hogwild::Config& config, const hogwild
   if (saved.ranks != world.size()) {
     throw hogwild::InputError(fmt::format(
         "--resume {}: the run was a job of {} MPI rank(s), this one has {}; launch it as it was "
-        "(--init-from starts a new run from the file's parameters)", config.resume, saved.ranks, world.size()));
+        "(--init-from starts a new run from the file's parameters)",
+        config.resume, saved.ranks, world.size()));
   }
   return saved.training_config;
 }
@@ -35,8 +36,8 @@ std::string resumed_training_config(const hogwild::Config& config, const hogwild
 // configuration (rank 0 reads it, every rank adopts it), validated. Under mpirun a rank that
 // cannot start stops them all, told once by rank 0; every rank takes part in each exchange,
 // whatever its own flags. Returns the exit code when the program must end here.
-std::optional<int> configure(int argc, char** argv, hogwild::MpiWorld& world, hogwild::Config& config,
-                             std::string& help, hogwild::Action& action) {
+std::optional<int> configure(int argc, char** argv, hogwild::MpiWorld& world,
+                             hogwild::Config& config, std::string& help, hogwild::Action& action) {
   const bool rank_zero = world.rank() == 0;
   std::string bad_input;  // this rank's flags or config file, when they are wrong
   std::string resumed_config;
@@ -62,7 +63,8 @@ std::optional<int> configure(int argc, char** argv, hogwild::MpiWorld& world, ho
   resumed_config = hogwild::text_from_rank_zero(world, resumed_config);
   try {
     if (action != hogwild::Action::kHelp) {
-      if (!resumed_config.empty()) hogwild::adopt_training_config(resumed_config, "--resume " + config.resume, config);
+      if (!resumed_config.empty())
+        hogwild::adopt_training_config(resumed_config, "--resume " + config.resume, config);
       hogwild::validate(config);
       hogwild::choose_hyperparameters(config, world.size());  // the batch split over every rank
     }
@@ -82,16 +84,20 @@ int main(int argc, char** argv) {
   hogwild::Config config;
   std::string help;
   auto action = hogwild::Action::kTrain;
-  if (const std::optional<int> code = configure(argc, argv, world, config, help, action)) return *code;
+  if (const std::optional<int> code = configure(argc, argv, world, config, help, action))
+    return *code;
   try {
     if (action == hogwild::Action::kHelp || action == hogwild::Action::kPrintConfig) {
-      if (rank_zero) fmt::print("{}", action == hogwild::Action::kHelp ? help : hogwild::config_json(config));
+      if (rank_zero)
+        fmt::print("{}", action == hogwild::Action::kHelp ? help : hogwild::config_json(config));
       world.finalize_on_exit();
       return 0;
     }
     std::FILE* discard = rank_zero ? nullptr : std::fopen("/dev/null", "w");
     // With the JSON on standard output (--metrics-out -), what people read goes to stderr.
-    std::FILE* out = discard ? discard : hogwild::names_stdout(config.metrics_out) ? stderr : stdout;
+    std::FILE* out = discard                                     ? discard
+                     : hogwild::names_stdout(config.metrics_out) ? stderr
+                                                                 : stdout;
     hogwild::run_hogwild(config, out, world);
     world.finalize_on_exit();
     return 0;

@@ -1,8 +1,7 @@
 #include "hogwild/memory.h"
 
-#include <malloc.h>
-
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -42,7 +41,8 @@ std::size_t left_under(int resource, std::size_t used) {
 
 std::size_t available_memory_bytes() {
   const std::size_t system = proc_field_bytes("/proc/meminfo", "MemAvailable:");
-  const std::size_t data = left_under(RLIMIT_DATA, proc_field_bytes("/proc/self/status", "VmData:"));
+  const std::size_t data =
+      left_under(RLIMIT_DATA, proc_field_bytes("/proc/self/status", "VmData:"));
   const std::size_t address_space =
       left_under(RLIMIT_AS, proc_field_bytes("/proc/self/status", "VmSize:"));
   return std::min({system, data, address_space});
@@ -52,9 +52,10 @@ void require_memory(std::size_t bytes, const std::string& what, const std::strin
   const std::size_t available = available_memory_bytes();
   if (bytes <= available) return;
   constexpr double kMiB = 1024.0 * 1024.0;
-  throw Error(fmt::format("{} needs {:.0f} MiB but only {:.0f} MiB of memory is available "
-                          "(MemAvailable, ulimit -d/-v); {}",
-                          what, double(bytes) / kMiB, double(available) / kMiB, hint));
+  throw Error(
+      fmt::format("{} needs {:.0f} MiB but only {:.0f} MiB of memory is available "
+                  "(MemAvailable, ulimit -d/-v); {}",
+                  what, double(bytes) / kMiB, double(available) / kMiB, hint));
 }
 
 // glibc serves large allocations with fresh mmap()s and unmaps them on free, so every

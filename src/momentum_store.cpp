@@ -9,9 +9,13 @@
 
 namespace hogwild {
 
-MomentumStore::MomentumStore(const std::vector<ParameterSlot>& layout, std::size_t slot_bytes, int workers)
-    : layout_(layout), slot_bytes_(slot_bytes), workers_(workers),
-      segment_(std::max<std::size_t>(slot_bytes * std::size_t(workers), kCacheLine), "hogwild-momentum") {
+MomentumStore::MomentumStore(const std::vector<ParameterSlot>& layout, std::size_t slot_bytes,
+                             int workers)
+    : layout_(layout),
+      slot_bytes_(slot_bytes),
+      workers_(workers),
+      segment_(std::max<std::size_t>(slot_bytes * std::size_t(workers), kCacheLine),
+               "hogwild-momentum") {
   segment_.unlink();  // forked workers keep the mapping; nothing is left in /dev/shm
   std::memset(segment_.data(), 0, segment_.size());
 }
@@ -39,8 +43,9 @@ std::vector<float> MomentumStore::read(int worker) const {
 
 void MomentumStore::write(int worker, const std::vector<float>& flat) {
   if (flat.size() != floats_per_worker()) {
-    throw InputError(fmt::format("a saved momentum buffer holds {} values, this network has {} parameters",
-                                 flat.size(), floats_per_worker()));
+    throw InputError(
+        fmt::format("a saved momentum buffer holds {} values, this network has {} parameters",
+                    flat.size(), floats_per_worker()));
   }
   std::size_t at = 0;
   for (std::size_t i = 0; i < layout_.size(); ++i) {
@@ -50,7 +55,8 @@ void MomentumStore::write(int worker, const std::vector<float>& flat) {
 }
 
 void MomentumStore::clear(int worker) {
-  std::memset(static_cast<char*>(segment_.data()) + std::size_t(worker) * slot_bytes_, 0, slot_bytes_);
+  std::memset(static_cast<char*>(segment_.data()) + std::size_t(worker) * slot_bytes_, 0,
+              slot_bytes_);
 }
 
 }  // namespace hogwild

@@ -27,7 +27,8 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
-std::vector<std::string> job_fingerprint(const Config& config, const std::vector<std::string>& data_lines) {
+std::vector<std::string> job_fingerprint(const Config& config,
+                                         const std::vector<std::string>& data_lines) {
   std::vector<std::string> lines;
   for (const auto& entry : config_entries(config)) {
     if (entry.key == "data_dir" || entry.key == "metrics_out" || entry.key == "save_model" ||
@@ -49,9 +50,10 @@ std::optional<std::string> first_disagreement(const std::vector<std::vector<std:
       const std::string here = i < zero.size() ? zero[i] : "(nothing)";
       const std::string there = i < theirs.size() ? theirs[i] : "(nothing)";
       if (here == there) continue;
-      return fmt::format("MPI rank {} disagrees with rank 0: {} there, {} on rank 0; every rank "
-                         "needs the same flags, config file and data files",
-                         r, there, here);
+      return fmt::format(
+          "MPI rank {} disagrees with rank 0: {} there, {} on rank 0; every rank "
+          "needs the same flags, config file and data files",
+          r, there, here);
     }
   }
   return std::nullopt;
@@ -66,7 +68,8 @@ std::optional<std::string> first_bad_input(const std::vector<std::string>& by_ra
 }
 
 bool any_rank_bad_input(MpiWorld& world, const std::string& mine, std::string* message) {
-  const std::optional<std::string> line = first_bad_input(world.gather_strings(mine));  // rank 0's view
+  const std::optional<std::string> line =
+      first_bad_input(world.gather_strings(mine));  // rank 0's view
   int32_t bad = line ? 1 : 0;
   world.broadcast(&bad, sizeof bad);
   if (line && message != nullptr) *message = *line;
@@ -75,7 +78,8 @@ bool any_rank_bad_input(MpiWorld& world, const std::string& mine, std::string* m
 
 void check_ranks_agree(MpiWorld& world, const std::vector<std::string>& fingerprint) {
   std::optional<std::string> problem;
-  if (const std::vector<std::string> all = world.gather_strings(join_lines(fingerprint)); !all.empty()) {
+  if (const std::vector<std::string> all = world.gather_strings(join_lines(fingerprint));
+      !all.empty()) {
     std::vector<std::vector<std::string>> ranks;
     for (const auto& text : all) ranks.push_back(split_lines(text));
     problem = first_disagreement(ranks);

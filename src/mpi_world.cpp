@@ -37,7 +37,8 @@ void wait_for(MPI_Request& request, const char* what, const MpiWorld& world) {
     if (const int sig = StopSignals::received(); sig != 0) {
       const std::string message = fmt::format(
           "interrupted by {} while waiting for the other MPI ranks ({}); mpirun sends it when "
-          "another rank has failed", signal_name(sig), what);
+          "another rank has failed",
+          signal_name(sig), what);
       std::fflush(stdout);
       fmt::print(stderr, "{}: {}\n", world.who(), message);
       std::fflush(stderr);
@@ -46,7 +47,8 @@ void wait_for(MPI_Request& request, const char* what, const MpiWorld& world) {
     if (const double waited = std::chrono::duration<double>(Clock::now() - started).count();
         world.wait_limit() > 0 && waited > world.wait_limit()) {
       std::fflush(stdout);
-      fmt::print(stderr, "{}: error: no answer from the other MPI ranks for {:.0f} s ({}; --sync-timeout "
+      fmt::print(stderr,
+                 "{}: error: no answer from the other MPI ranks for {:.0f} s ({}; --sync-timeout "
                  "{}): a rank is stopped, hung or unreachable; ending the job\n",
                  world.who(), waited, what, world.wait_limit());
       std::fflush(stderr);
@@ -104,8 +106,9 @@ void MpiWorld::allreduce_sum(float* data, std::size_t count) {
   if (!active_) return;
   const Timer timer(seconds_in_mpi_);
   MPI_Request request;
-  check(MPI_Iallreduce(MPI_IN_PLACE, data, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request),
-        "MPI_Iallreduce");
+  check(
+      MPI_Iallreduce(MPI_IN_PLACE, data, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request),
+      "MPI_Iallreduce");
   wait_for(request, "averaging", *this);
 }
 
@@ -153,7 +156,8 @@ std::vector<std::string> MpiWorld::gather_strings(const std::string& mine) {
     wait_for(request, "gather", *this);
   }
   std::vector<std::string> all;
-  for (std::size_t r = 0; r < lengths.size(); ++r) all.emplace_back(text.data() + offsets[r], lengths[r]);
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    all.emplace_back(text.data() + offsets[r], lengths[r]);
   return all;
 }
 

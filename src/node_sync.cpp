@@ -16,19 +16,29 @@ double now_seconds() {
 NodeSync::NodeSync(MpiWorld& world, const SyncPlan& plan, float* params, std::size_t count,
                    WorkerControl* control, int procs, int64_t steps_per_epoch, int64_t epochs,
                    EpochHandler on_epoch, int64_t first_epoch, EveryRankHook at_epoch_end)
-    : world_(world), plan_(plan), params_(params), count_(count), control_(control),
-      steps_per_epoch_(steps_per_epoch), on_epoch_(std::move(on_epoch)), at_epoch_end_(std::move(at_epoch_end)),
-      events_(sync_schedule(plan, steps_per_epoch, epochs)), reported_(std::size_t(procs), first_epoch),
-      last_end_(now_seconds()), mpi_at_last_end_(world.seconds_in_mpi()) {
+    : world_(world),
+      plan_(plan),
+      params_(params),
+      count_(count),
+      control_(control),
+      steps_per_epoch_(steps_per_epoch),
+      on_epoch_(std::move(on_epoch)),
+      at_epoch_end_(std::move(at_epoch_end)),
+      events_(sync_schedule(plan, steps_per_epoch, epochs)),
+      reported_(std::size_t(procs), first_epoch),
+      last_end_(now_seconds()),
+      mpi_at_last_end_(world.seconds_in_mpi()) {
   // Resumed: what the checkpoint's epochs did is done.
-  while (next_ < events_.size() && events_[next_].step <= first_epoch * steps_per_epoch &&
-         (events_[next_].kind == SyncEvent::Kind::kAverage || events_[next_].epoch <= first_epoch)) {
+  while (
+      next_ < events_.size() && events_[next_].step <= first_epoch * steps_per_epoch &&
+      (events_[next_].kind == SyncEvent::Kind::kAverage || events_[next_].epoch <= first_epoch)) {
     ++next_;
   }
   if (plan.mode == SyncPlan::Mode::kSteps) delta_.emplace(params, count);
 }
 
-void NodeSync::worker_epoch(int worker, int64_t epoch, const Totals& totals, double seconds, double lr) {
+void NodeSync::worker_epoch(int worker, int64_t epoch, const Totals& totals, double seconds,
+                            double lr) {
   reported_[std::size_t(worker)] = std::max(reported_[std::size_t(worker)], epoch);
   Pending& pending = pending_[epoch];
   pending.totals += totals;
@@ -38,7 +48,8 @@ void NodeSync::worker_epoch(int worker, int64_t epoch, const Totals& totals, dou
 }
 
 int64_t NodeSync::done_steps(int worker) const {
-  const int64_t counted = control_ ? control_->steps[worker].value.load(std::memory_order_relaxed) : 0;
+  const int64_t counted =
+      control_ ? control_->steps[worker].value.load(std::memory_order_relaxed) : 0;
   return std::max(counted, reported_[std::size_t(worker)] * steps_per_epoch_);
 }
 
@@ -86,7 +97,8 @@ bool NodeSync::end_epoch(int64_t epoch) {
   const double now = now_seconds();
   mine.wall_seconds = now - last_end_;
   mine.mpi_seconds = world_.seconds_in_mpi() - mpi_at_last_end_;
-  if (plan_.mode != SyncPlan::Mode::kSteps) mine.checksum = checksum(params_, count_ * sizeof(float));
+  if (plan_.mode != SyncPlan::Mode::kSteps)
+    mine.checksum = checksum(params_, count_ * sizeof(float));
   const std::vector<char> gathered = world_.gather(&mine, sizeof mine);
   int32_t stop = 0;
   if (world_.rank() == 0) {
@@ -106,7 +118,8 @@ void NodeSync::finish() {
   const uint64_t mine = checksum(params_, count_ * sizeof(float));
   const std::vector<char> gathered = world_.gather(&mine, sizeof mine);
   final_checksums_.resize(gathered.size() / sizeof(uint64_t));
-  if (!gathered.empty()) std::memcpy(final_checksums_.data(), gathered.data(), gathered.size());  // rank 0
+  if (!gathered.empty())
+    std::memcpy(final_checksums_.data(), gathered.data(), gathered.size());  // rank 0
 }
 
 }  // namespace hogwild

@@ -8,9 +8,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <filesystem>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "hogwild/error.h"
 
@@ -106,7 +106,8 @@ OutputFile::OutputFile(std::string path, std::string flag)
       return;
     }
     if (next.rfind("/proc/", 0) == 0) {  // /dev/stderr and the like: an open file, as it is
-      if (::stat(path_.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw refuse("is a directory");
+      if (::stat(path_.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+        throw refuse("is a directory");
       kind_ = Kind::kDirect;
       target_ = path_;
       return;
@@ -117,7 +118,8 @@ OutputFile::OutputFile(std::string path, std::string flag)
   if (exists && S_ISDIR(info.st_mode)) throw refuse("is a directory; give a file name");
   if (exists && (S_ISFIFO(info.st_mode) || S_ISCHR(info.st_mode))) {
     kind_ = Kind::kDirect;
-    if (::access(target_.c_str(), W_OK) != 0) throw refuse(fmt::format("cannot write: {}", std::strerror(errno)));
+    if (::access(target_.c_str(), W_OK) != 0)
+      throw refuse(fmt::format("cannot write: {}", std::strerror(errno)));
     return;
   }
   if (exists && !S_ISREG(info.st_mode)) {
@@ -160,7 +162,8 @@ void OutputFile::write(std::string_view bytes) const {
   const int fd = ::mkstemp(temporary.data());
   if (fd < 0) throw failed(errno);
   struct stat old {};
-  const mode_t mode = ::stat(target_.c_str(), &old) == 0 ? (old.st_mode & 07777) : (0666 & ~current_umask());
+  const mode_t mode =
+      ::stat(target_.c_str(), &old) == 0 ? (old.st_mode & 07777) : (0666 & ~current_umask());
   int code = ::fchmod(fd, mode) == 0 ? 0 : errno;
   if (code == 0) code = write_all(fd, bytes);
   if (code == 0 && ::fsync(fd) != 0) code = errno;  // ENOSPC and EIO may surface only here
@@ -173,7 +176,8 @@ void OutputFile::write(std::string_view bytes) const {
 }
 
 bool same_file(const OutputFile& a, const OutputFile& b) {
-  if (a.kind() != OutputFile::Kind::kReplace || b.kind() != OutputFile::Kind::kReplace) return false;
+  if (a.kind() != OutputFile::Kind::kReplace || b.kind() != OutputFile::Kind::kReplace)
+    return false;
   // Absolute first: weakly_canonical leaves a relative name with no existing part ("m.json")
   // relative, while "./m.json" resolves to an absolute path.
   std::error_code ignored;

@@ -22,8 +22,13 @@ constexpr int32_t kNoGradient = -1;  // the output was cut to 0 by ReLU (or is N
 struct Geometry {
   int64_t n, c, h, w, padding, oh, ow;
   Geometry(at::IntArrayRef shape, int64_t pad)
-      : n(shape[0]), c(shape[1]), h(shape[2]), w(shape[3]), padding(pad),
-        oh((h + 2 * pad - 2) / 2 + 1), ow((w + 2 * pad - 2) / 2 + 1) {}
+      : n(shape[0]),
+        c(shape[1]),
+        h(shape[2]),
+        w(shape[3]),
+        padding(pad),
+        oh((h + 2 * pad - 2) / 2 + 1),
+        ow((w + 2 * pad - 2) / 2 + 1) {}
   // The windows cover every input position (they never overlap): the backward need not
   // zero-fill first.
   bool covers_input() const { return 2 * oh - padding >= h && 2 * ow - padding >= w; }
@@ -57,9 +62,9 @@ T narrow_exact(float f) {
 // out (ATen's max-pool propagates them): a NaN here means the loss is NaN too, which stops
 // the run (trainer.h).
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void pool_relu_row(const T* __restrict__ in0, const T* __restrict__ in1, const T* __restrict__ in2,
-                   const T* __restrict__ in3, int64_t channels, T* __restrict__ out, int32_t* __restrict__ where) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void pool_relu_row(
+    const T* __restrict__ in0, const T* __restrict__ in1, const T* __restrict__ in2,
+    const T* __restrict__ in3, int64_t channels, T* __restrict__ out, int32_t* __restrict__ where) {
   for (int64_t c = 0; c < channels; ++c) {
     const float v0 = widen(in0[c]), v1 = widen(in1[c]), v2 = widen(in2[c]), v3 = widen(in3[c]);
     // Strictly greater, pair by pair: the first maximum in the window wins, as in ATen.
@@ -82,9 +87,9 @@ inline float gradient_if(bool at_k, float g) { return at_k ? g : 0.0f; }
 inline uint16_t gradient_if(bool at_k, uint16_t g) { return uint16_t(int32_t(g) & -int32_t(at_k)); }
 
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void unpool_row(const T* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
-                T* __restrict__ gi0, T* __restrict__ gi1, T* __restrict__ gi2, T* __restrict__ gi3) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void unpool_row(
+    const T* __restrict__ grad_out, const int32_t* __restrict__ where, int64_t channels,
+    T* __restrict__ gi0, T* __restrict__ gi1, T* __restrict__ gi2, T* __restrict__ gi3) {
   for (int64_t c = 0; c < channels; ++c) {
     const T g = grad_out[c];
     const int32_t k = where[c];
@@ -98,7 +103,8 @@ void unpool_row(const T* __restrict__ grad_out, const int32_t* __restrict__ wher
 // Points rows[k] at window position k's channel row of image n (NHWC, `base`), or at
 // `outside` where the window of output (oy, ox) hangs over the edge.
 template <typename T>
-void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, int64_t ox, T* rows[4]) {
+void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, int64_t ox,
+                 T* rows[4]) {
   for (int64_t k = 0; k < 4; ++k) {
     const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
     const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
@@ -146,7 +152,9 @@ void backward_kernel(const T* grad_out, const int32_t* where, T* grad_in, const 
   });
 }
 
-uint16_t* bf16_bits(const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+uint16_t* bf16_bits(const torch::Tensor& t) {
+  return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+}
 
 struct PoolRelu : torch::autograd::Function<PoolRelu> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, int64_t padding) {
@@ -177,7 +185,8 @@ struct PoolRelu : torch::autograd::Function<PoolRelu> {
     auto grad_in = torch::empty(shape, grad_out.options().memory_format(channels_last));
     if (!g.covers_input()) grad_in.zero_();
     if (grad_out.scalar_type() == torch::kFloat32) {
-      backward_kernel(grad_out.data_ptr<float>(), where.data_ptr<int32_t>(), grad_in.data_ptr<float>(), g);
+      backward_kernel(grad_out.data_ptr<float>(), where.data_ptr<int32_t>(),
+                      grad_in.data_ptr<float>(), g);
     } else {
       backward_kernel(bf16_bits(grad_out), where.data_ptr<int32_t>(), bf16_bits(grad_in), g);
     }
@@ -189,9 +198,10 @@ struct PoolRelu : torch::autograd::Function<PoolRelu> {
 
 torch::Tensor pool_relu(const torch::Tensor& x, int64_t padding) {
   const auto dtype = x.scalar_type();
-  const bool ours = x.dim() == 4 && (dtype == torch::kFloat32 || dtype == torch::kBFloat16) && x.is_cpu() &&
-                    x.is_contiguous(torch::MemoryFormat::ChannelsLast) && padding >= 0 && padding <= 1 &&
-                    x.size(2) + 2 * padding >= 2 && x.size(3) + 2 * padding >= 2;
+  const bool ours = x.dim() == 4 && (dtype == torch::kFloat32 || dtype == torch::kBFloat16) &&
+                    x.is_cpu() && x.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
+                    padding >= 0 && padding <= 1 && x.size(2) + 2 * padding >= 2 &&
+                    x.size(3) + 2 * padding >= 2;
   if (!ours) return torch::relu(torch::max_pool2d(x, 2, 2, padding));
   return PoolRelu::apply(x, padding);
 }

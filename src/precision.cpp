@@ -44,7 +44,9 @@ std::string cpu_isa_summary() {
       break;
     }
   }
-  const auto has = [&](const char* flag) { return flags.find(std::string(" ") + flag + " ") != std::string::npos; };
+  const auto has = [&](const char* flag) {
+    return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+  };
   std::string isa = has("avx512f") ? "AVX-512" : has("avx2") ? "AVX2" : "SSE";
   if (has("avx512_bf16")) isa += ", AVX512-BF16";
   isa += cpu_has_amx() ? ", AMX" : ", no AMX";
@@ -58,15 +60,17 @@ const char* precision_name(Precision precision) {
 PrecisionChoice choose_precision(const std::string& mode) {
   if (mode == "fp32") return {Precision::kFp32, "asked for"};
   if (mode == "bf16") {
-    return {Precision::kBf16, cpu_has_amx() ? "asked for; the CPU has AMX"
-                                            : "asked for; this CPU has no AMX"};
+    return {Precision::kBf16,
+            cpu_has_amx() ? "asked for; the CPU has AMX" : "asked for; this CPU has no AMX"};
   }
   if (mode == "auto") {
     if (cpu_has_amx()) return {Precision::kBf16, "auto: the CPU has AMX"};
     return {Precision::kFp32, "auto: this CPU has no AMX"};
   }
-  throw InputError(fmt::format("invalid precision = '{}': must be fp32, bf16 or auto "
-                               "(--precision / config key 'precision')", mode));
+  throw InputError(
+      fmt::format("invalid precision = '{}': must be fp32, bf16 or auto "
+                  "(--precision / config key 'precision')",
+                  mode));
 }
 
 }  // namespace hogwild

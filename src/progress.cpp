@@ -17,13 +17,22 @@ bool progress_wanted(const std::string& mode, std::FILE* out, bool under_mpirun)
 }
 
 ProgressLine::ProgressLine(std::FILE* out, bool enabled, const WorkerControl* control, int workers,
-                           int64_t steps_per_epoch, int64_t epochs, int64_t batch, int64_t first_epoch)
-    : out_(out), enabled_(enabled && control != nullptr && workers > 0 && steps_per_epoch > 0),
-      control_(control), workers_(workers), steps_per_epoch_(steps_per_epoch), epochs_(epochs),
-      batch_(batch), first_epoch_(first_epoch), started_(std::chrono::steady_clock::now()), last_draw_(started_),
+                           int64_t steps_per_epoch, int64_t epochs, int64_t batch,
+                           int64_t first_epoch)
+    : out_(out),
+      enabled_(enabled && control != nullptr && workers > 0 && steps_per_epoch > 0),
+      control_(control),
+      workers_(workers),
+      steps_per_epoch_(steps_per_epoch),
+      epochs_(epochs),
+      batch_(batch),
+      first_epoch_(first_epoch),
+      started_(std::chrono::steady_clock::now()),
+      last_draw_(started_),
       last_total_steps_(first_epoch * steps_per_epoch * workers) {}
 
-std::string ProgressLine::text(const int64_t* steps, double elapsed, double samples_per_second) const {
+std::string ProgressLine::text(const int64_t* steps, double elapsed,
+                               double samples_per_second) const {
   int64_t slowest = steps[0], total = 0;
   for (int w = 0; w < workers_; ++w) {
     slowest = std::min(slowest, steps[w]);
@@ -31,9 +40,10 @@ std::string ProgressLine::text(const int64_t* steps, double elapsed, double samp
   }
   const int64_t epoch = std::min(slowest / steps_per_epoch_ + 1, epochs_);
   const int64_t into = std::min(slowest - (epoch - 1) * steps_per_epoch_, steps_per_epoch_);
-  const double eta = eta_seconds(elapsed, slowest_share(steps, workers_, steps_per_epoch_, epochs_, first_epoch_));
-  return fmt::format("epoch {}/{}  {:3.0f}% of the epoch  {:6.0f} samples/s  eta {}", epoch, epochs_,
-                     100.0 * double(into) / double(steps_per_epoch_), samples_per_second,
+  const double eta =
+      eta_seconds(elapsed, slowest_share(steps, workers_, steps_per_epoch_, epochs_, first_epoch_));
+  return fmt::format("epoch {}/{}  {:3.0f}% of the epoch  {:6.0f} samples/s  eta {}", epoch,
+                     epochs_, 100.0 * double(into) / double(steps_per_epoch_), samples_per_second,
                      eta < 0 ? std::string("?") : format_duration(eta));
 }
 
@@ -46,7 +56,8 @@ void ProgressLine::tick() {
   int64_t total = 0;
   for (int w = 0; w < workers_; ++w) {
     // A resumed worker's counter reads 0 until its first step.
-    steps[std::size_t(w)] = std::max(first_epoch_ * steps_per_epoch_, control_->steps[w].value.load(std::memory_order_relaxed));
+    steps[std::size_t(w)] = std::max(first_epoch_ * steps_per_epoch_,
+                                     control_->steps[w].value.load(std::memory_order_relaxed));
     total += steps[std::size_t(w)];
   }
   const double instant = double(total - last_total_steps_) * double(batch_) / since;

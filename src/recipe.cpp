@@ -23,10 +23,11 @@ Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes) {
     h.batch_size = config.batch_size > 0 ? config.batch_size : kScaledDefaultBatch;
     const int64_t total = h.batch_size;
     if (total < workers) {
-      throw InputError(fmt::format("invalid batch_size = {}: the scaled recipe splits it over the "
-                                   "workers, so it must be at least --procs ({}){}",
-                                   total, config.procs,
-                                   nodes > 1 ? fmt::format(" x MPI ranks ({}) = {}", nodes, workers) : ""));
+      throw InputError(
+          fmt::format("invalid batch_size = {}: the scaled recipe splits it over the "
+                      "workers, so it must be at least --procs ({}){}",
+                      total, config.procs,
+                      nodes > 1 ? fmt::format(" x MPI ranks ({}) = {}", nodes, workers) : ""));
     }
     h.batch_per_worker = std::llround(double(total) / double(workers));
   } else {
@@ -35,7 +36,8 @@ Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes) {
   h.samples_in_flight = h.batch_per_worker * workers;
   // The per-sample step lr / B stays what one process would take; the nodes' mean (not sum)
   // of their updates gives back the factor K.
-  h.lr_per_worker = seed ? h.lr : h.lr * double(h.batch_per_worker) * double(nodes) / double(h.batch_size);
+  h.lr_per_worker =
+      seed ? h.lr : h.lr * double(h.batch_per_worker) * double(nodes) / double(h.batch_size);
   h.lr_schedule = !config.lr_schedule.empty() ? config.lr_schedule : seed ? "constant" : "cosine";
   return h;
 }
@@ -51,15 +53,16 @@ std::string describe(const Hyperparameters& h, int64_t procs) {
       h.nodes > 1 ? fmt::format("{} MPI ranks x {} worker{}", h.nodes, procs, procs == 1 ? "" : "s")
                   : fmt::format("{} worker{}", procs, procs == 1 ? "" : "s");
   if (h.recipe == kRecipeScaled) {
-    return fmt::format("recipe scaled: batch {} and lr {} over {} = {} samples and lr {:.4g} "
-                       "per worker and step, {} schedule, momentum {}",
-                       h.batch_size, h.lr, workers, h.batch_per_worker, h.lr_per_worker,
-                       h.lr_schedule, h.momentum);
+    return fmt::format(
+        "recipe scaled: batch {} and lr {} over {} = {} samples and lr {:.4g} "
+        "per worker and step, {} schedule, momentum {}",
+        h.batch_size, h.lr, workers, h.batch_per_worker, h.lr_per_worker, h.lr_schedule,
+        h.momentum);
   }
-  return fmt::format("recipe seed: {} samples and lr {} per worker and step ({} in flight over {}), "
-                     "{} schedule, momentum {}",
-                     h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, workers,
-                     h.lr_schedule, h.momentum);
+  return fmt::format(
+      "recipe seed: {} samples and lr {} per worker and step ({} in flight over {}), "
+      "{} schedule, momentum {}",
+      h.batch_per_worker, h.lr_per_worker, h.samples_in_flight, workers, h.lr_schedule, h.momentum);
 }
 
 }  // namespace hogwild

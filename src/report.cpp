@@ -22,7 +22,8 @@ double RunRecord::samples_per_second() const {
 }
 
 std::string format_config(const Config& config) {
-  const std::string source = config.config_file.empty() ? "" : " (" + config.config_file + " + flags)";
+  const std::string source =
+      config.config_file.empty() ? "" : " (" + config.config_file + " + flags)";
   // Both lists come from the one field table, in its order.
   const auto entries = config_entries(config);
   const auto defaults = config_entries(Config{});
@@ -32,9 +33,11 @@ std::string format_config(const Config& config) {
       changed += fmt::format("  {:<16} {}\n", entries[i].key, entries[i].value);
     }
   }
-  if (changed.empty()) return fmt::format("configuration{}: the defaults (--print-config shows them)\n", source);
-  return fmt::format("configuration{}, where it differs from the defaults (--print-config shows all):\n{}",
-                     source, changed);
+  if (changed.empty())
+    return fmt::format("configuration{}: the defaults (--print-config shows them)\n", source);
+  return fmt::format(
+      "configuration{}, where it differs from the defaults (--print-config shows all):\n{}", source,
+      changed);
 }
 
 std::string format_duration(double seconds) {
@@ -44,10 +47,11 @@ std::string format_duration(double seconds) {
   return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
 }
 
-double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch, int64_t epochs,
-                     int64_t first_epoch) {
+double slowest_share(const int64_t* steps_done, int workers, int64_t steps_per_epoch,
+                     int64_t epochs, int64_t first_epoch) {
   if (workers < 1 || steps_per_epoch < 1 || epochs <= first_epoch) return 0;
-  const int64_t slowest = *std::min_element(steps_done, steps_done + workers) - first_epoch * steps_per_epoch;
+  const int64_t slowest =
+      *std::min_element(steps_done, steps_done + workers) - first_epoch * steps_per_epoch;
   return std::clamp(double(slowest) / double(steps_per_epoch * (epochs - first_epoch)), 0.0, 1.0);
 }
 
@@ -65,29 +69,35 @@ std::string eta_text(double eta) { return eta < 0 ? "" : "  eta " + format_durat
 std::string format_epoch_line(const EpochRecord& r, int64_t epochs, int64_t procs, double eta) {
   const int worker_width = int(fmt::formatted_size("{}", procs - 1));
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
-  return fmt::format("epoch {:>{}}/{}  worker {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
-                     r.epoch, epoch_width, epochs, r.worker, worker_width, r.totals.mean_loss(),
-                     r.totals.accuracy(), r.samples_per_second(), r.seconds, eta_text(eta));
+  return fmt::format(
+      "epoch {:>{}}/{}  worker {:>{}}  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  {:6.1f} s{}",
+      r.epoch, epoch_width, epochs, r.worker, worker_width, r.totals.mean_loss(),
+      r.totals.accuracy(), r.samples_per_second(), r.seconds, eta_text(eta));
 }
 
 std::string format_evaluation_line(const EvalRecord& r, double eta) {
-  return fmt::format("eval after epoch {}: test loss {:.4f}  accuracy {:.2f}%  ({:.1f} s into training{})",
-                     r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds,
-                     eta < 0 ? "" : ", eta " + format_duration(eta));
+  return fmt::format(
+      "eval after epoch {}: test loss {:.4f}  accuracy {:.2f}%  ({:.1f} s into training{})",
+      r.epoch, r.test.mean_loss(), r.test.accuracy(), r.seconds,
+      eta < 0 ? "" : ", eta " + format_duration(eta));
 }
 
-std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs, const std::vector<EpochRecord>& nodes,
-                                  int64_t procs, const MpiEpochRecord& mpi, double eta) {
+std::string format_mpi_epoch_line(int64_t epoch, int64_t epochs,
+                                  const std::vector<EpochRecord>& nodes, int64_t procs,
+                                  const MpiEpochRecord& mpi, double eta) {
   Totals totals;
   for (const auto& node : nodes) totals += node.totals;
-  const double mpi_seconds = mpi.mpi_seconds.empty() ? 0 : *std::max_element(mpi.mpi_seconds.begin(), mpi.mpi_seconds.end());
+  const double mpi_seconds =
+      mpi.mpi_seconds.empty() ? 0
+                              : *std::max_element(mpi.mpi_seconds.begin(), mpi.mpi_seconds.end());
   const int epoch_width = int(fmt::formatted_size("{}", epochs));
-  return fmt::format("epoch {:>{}}/{}  {} ranks x {} workers  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
-                     "{:6.1f} s  mpi {:.3f} s ({:.1f}%){}",
-                     epoch, epoch_width, epochs, nodes.size(), procs, totals.mean_loss(), totals.accuracy(),
-                     mpi.wall_seconds > 0 ? double(totals.samples) / mpi.wall_seconds : 0.0,
-                     mpi.wall_seconds, mpi_seconds,
-                     mpi.wall_seconds > 0 ? 100.0 * mpi_seconds / mpi.wall_seconds : 0.0, eta_text(eta));
+  return fmt::format(
+      "epoch {:>{}}/{}  {} ranks x {} workers  loss {:.4f}  acc {:6.2f}%  {:6.0f} samples/s  "
+      "{:6.1f} s  mpi {:.3f} s ({:.1f}%){}",
+      epoch, epoch_width, epochs, nodes.size(), procs, totals.mean_loss(), totals.accuracy(),
+      mpi.wall_seconds > 0 ? double(totals.samples) / mpi.wall_seconds : 0.0, mpi.wall_seconds,
+      mpi_seconds, mpi.wall_seconds > 0 ? 100.0 * mpi_seconds / mpi.wall_seconds : 0.0,
+      eta_text(eta));
 }
 
 bool all_equal(const std::vector<uint64_t>& checksums) {
@@ -105,13 +115,14 @@ std::string format_summary(const RunRecord& run) {
                                run.config.target_accuracy, run.config.epochs);
   }
   return target + fmt::format(
-      "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
-      "time: training {:.1f} s ({:.0f} samples/s; {} procs x {} threads), evaluation {:.1f} s, "
-      "total {:.1f} s\n"
-      "restarts: {}\n",
-      run.test.mean_loss(), run.test.accuracy(), run.test.correct, run.test.samples,
-      run.train_seconds, run.samples_per_second(), run.config.procs, run.threads_per_worker,
-      run.eval_seconds, run.total_seconds, run.restarts);
+                      "test: loss {:.4f}  accuracy {:.2f}% ({} of {} images)\n"
+                      "time: training {:.1f} s ({:.0f} samples/s; {} procs x {} threads), "
+                      "evaluation {:.1f} s, "
+                      "total {:.1f} s\n"
+                      "restarts: {}\n",
+                      run.test.mean_loss(), run.test.accuracy(), run.test.correct, run.test.samples,
+                      run.train_seconds, run.samples_per_second(), run.config.procs,
+                      run.threads_per_worker, run.eval_seconds, run.total_seconds, run.restarts);
 }
 
 namespace {
@@ -119,8 +130,10 @@ namespace {
 nlohmann::json config_object(const Config& c) {
   nlohmann::json config = nlohmann::json::object();
   for (const auto& entry : config_entries(c)) {
-    if (entry.is_string) config[entry.key] = entry.value;
-    else config[entry.key] = nlohmann::json::parse(entry.value);
+    if (entry.is_string)
+      config[entry.key] = entry.value;
+    else
+      config[entry.key] = nlohmann::json::parse(entry.value);
   }
   config["data_dir"] = resolved_data_dir(c);
   config["config_file"] = c.config_file;
@@ -128,9 +141,13 @@ nlohmann::json config_object(const Config& c) {
 }
 
 nlohmann::json hyperparameters_object(const Hyperparameters& h) {
-  return {{"recipe", h.recipe},           {"batch_size", h.batch_size}, {"mpi_ranks", h.nodes},
-          {"batch_per_worker", h.batch_per_worker}, {"samples_in_flight", h.samples_in_flight},
-          {"lr", h.lr},                   {"lr_per_worker", h.lr_per_worker},
+  return {{"recipe", h.recipe},
+          {"batch_size", h.batch_size},
+          {"mpi_ranks", h.nodes},
+          {"batch_per_worker", h.batch_per_worker},
+          {"samples_in_flight", h.samples_in_flight},
+          {"lr", h.lr},
+          {"lr_per_worker", h.lr_per_worker},
           {"lr_schedule", h.lr_schedule},
           {"momentum", h.momentum}};
 }
@@ -145,7 +162,8 @@ nlohmann::json mpi_object(const MpiRecord& m) {
   nlohmann::json epochs = nlohmann::json::array();
   std::vector<double> per_epoch;
   for (const auto& e : m.epochs) {
-    const double mpi = e.mpi_seconds.empty() ? 0 : *std::max_element(e.mpi_seconds.begin(), e.mpi_seconds.end());
+    const double mpi =
+        e.mpi_seconds.empty() ? 0 : *std::max_element(e.mpi_seconds.begin(), e.mpi_seconds.end());
     per_epoch.push_back(mpi);
     epochs.push_back({{"epoch", e.epoch},
                       {"wall_seconds", e.wall_seconds},
@@ -205,21 +223,30 @@ std::string metrics_json(const RunRecord& run) {
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},
-      {"resumed", run.resumed_from.empty() ? json(nullptr)
-                                           : json{{"from", run.resumed_from}, {"epochs_done", run.resumed_after}}},
+      {"resumed", run.resumed_from.empty()
+                      ? json(nullptr)
+                      : json{{"from", run.resumed_from}, {"epochs_done", run.resumed_after}}},
       {"epochs", epochs},
       {"restarts", run.restarts},
       {"evaluations", evaluations},
-      {"target", {{"accuracy", run.config.target_accuracy},
-                  {"reached", reached},
-                  {"epoch", reached ? json(run.target_epoch) : json(nullptr)},
-                  {"time_to_accuracy_seconds", reached ? json(run.target_seconds) : json(nullptr)}}},
-      {"test", {{"loss", run.test.mean_loss()}, {"accuracy", run.test.accuracy()},
-                {"correct", run.test.correct}, {"samples", run.test.samples}}},
-      {"timings", {{"load_seconds", run.load_seconds}, {"train_seconds", run.train_seconds},
-                   {"eval_seconds", run.eval_seconds}, {"total_seconds", run.total_seconds}}},
-      {"throughput", {{"trained_samples", run.trained_samples()},
-                      {"samples_per_second", run.samples_per_second()}}},
+      {"target",
+       {{"accuracy", run.config.target_accuracy},
+        {"reached", reached},
+        {"epoch", reached ? json(run.target_epoch) : json(nullptr)},
+        {"time_to_accuracy_seconds", reached ? json(run.target_seconds) : json(nullptr)}}},
+      {"test",
+       {{"loss", run.test.mean_loss()},
+        {"accuracy", run.test.accuracy()},
+        {"correct", run.test.correct},
+        {"samples", run.test.samples}}},
+      {"timings",
+       {{"load_seconds", run.load_seconds},
+        {"train_seconds", run.train_seconds},
+        {"eval_seconds", run.eval_seconds},
+        {"total_seconds", run.total_seconds}}},
+      {"throughput",
+       {{"trained_samples", run.trained_samples()},
+        {"samples_per_second", run.samples_per_second()}}},
   };
   if (run.mpi.ranks > 0) doc["mpi"] = mpi_object(run.mpi);
   return doc.dump(2) + "\n";

@@ -43,7 +43,8 @@ double seconds_since(Clock::time_point start) {
 int64_t usable_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) != 0) return std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
+  if (::sched_getaffinity(0, sizeof set, &set) != 0)
+    return std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   return CPU_COUNT(&set);
 }
 
@@ -74,10 +75,14 @@ void print_plan(const RunRecord& run, const SyncPlan& plan, const MpiWorld& worl
                world.local_size(), plan.text());
   }
   fmt::print(out, "{}\n", describe(run.hyperparameters, config.procs));
-  if (const int64_t usable = usable_cores(); usable < run.cores && usable < config.procs * run.threads_per_worker) {
-    fmt::print(out, "warning: this process may run on {} of the {} cores (CPU affinity: mpirun binds each "
-               "rank to a core unless given --bind-to none), which its {} workers x {} threads will share\n",
-               usable, run.cores, config.procs, run.threads_per_worker);
+  if (const int64_t usable = usable_cores();
+      usable < run.cores && usable < config.procs * run.threads_per_worker) {
+    fmt::print(
+        out,
+        "warning: this process may run on {} of the {} cores (CPU affinity: mpirun binds each "
+        "rank to a core unless given --bind-to none), which its {} workers x {} threads will "
+        "share\n",
+        usable, run.cores, config.procs, run.threads_per_worker);
   }
 }
 
@@ -91,16 +96,18 @@ void check_output_files(const Config& config) {
   const OutputFile metrics(config.metrics_out, "--metrics-out");
   const OutputFile model(config.save_model, "--save-model");
   if (same_file(metrics, model)) {
-    throw InputError(fmt::format("--metrics-out {} and --save-model {} are the same file: the metrics "
-                                 "would replace the model; give two files",
-                                 config.metrics_out, config.save_model));
+    throw InputError(
+        fmt::format("--metrics-out {} and --save-model {} are the same file: the metrics "
+                    "would replace the model; give two files",
+                    config.metrics_out, config.save_model));
   }
 }
 
 // "training data = 60000 images, checksum ...": what every MPI rank must agree on.
 std::string data_fingerprint(const char* name, const Dataset& data) {
-  const uint64_t sum = checksum(data.images.data_ptr<float>(), std::size_t(data.images.numel()) * sizeof(float)) ^
-                       checksum(data.labels.data_ptr<int64_t>(), std::size_t(data.labels.numel()) * sizeof(int64_t));
+  const uint64_t sum =
+      checksum(data.images.data_ptr<float>(), std::size_t(data.images.numel()) * sizeof(float)) ^
+      checksum(data.labels.data_ptr<int64_t>(), std::size_t(data.labels.numel()) * sizeof(int64_t));
   return fmt::format("{} = {} images, checksum {:016x}", name, data.size(), sum);
 }
 
@@ -136,52 +143,62 @@ WorkerSetup worker_setup(const Config& config, const RunRecord& run, const MpiWo
   setup.hyper = run.hyperparameters;
   setup.threads = run.threads_per_worker;
   setup.topology = {world.rank(), world.size(), config.procs};
-  setup.steps_per_epoch = (partition.samples_per_replica() + setup.hyper.batch_per_worker - 1) / setup.hyper.batch_per_worker;
+  setup.steps_per_epoch = (partition.samples_per_replica() + setup.hyper.batch_per_worker - 1) /
+                          setup.hyper.batch_per_worker;
   setup.precision = choose_precision(config.precision).precision;
-  setup.reset_momentum_each_epoch = config.reset_momentum && world.active() && plan.mode == SyncPlan::Mode::kEpoch;
+  setup.reset_momentum_each_epoch =
+      config.reset_momentum && world.active() && plan.mode == SyncPlan::Mode::kEpoch;
   setup.fault = fault_plan_from_environment();
   return setup;
 }
 
 // Rank 0, --resume: the run the checkpoint holds, its parameters loaded into `model`, checked
 // against this run's training data and network.
-RunState read_checkpoint(const Config& config, const std::string& training_data, MnistNet& model, std::FILE* out) {
+RunState read_checkpoint(const Config& config, const std::string& training_data, MnistNet& model,
+                         std::FILE* out) {
   load_parameters(*model, config.resume);
   RunState state = read_run_state(config.resume);
   if (state.training_data != training_data) {
-    throw InputError(fmt::format("--resume {}: its run trained on other data ({}; here: {}); --init-from {} "
-                                 "starts a new run from its parameters", config.resume, state.training_data,
-                                 training_data, config.resume));
+    throw InputError(
+        fmt::format("--resume {}: its run trained on other data ({}; here: {}); --init-from {} "
+                    "starts a new run from its parameters",
+                    config.resume, state.training_data, training_data, config.resume));
   }
   std::size_t floats = 0;
   for (const auto& p : model->parameters()) floats += std::size_t(p.numel());
   for (const auto& buffer : state.momentum) {
     if (buffer.size() != floats) {
-      throw InputError(fmt::format("--resume {}: a momentum buffer holds {} values, the network has {} parameters",
-                                   config.resume, buffer.size(), floats));
+      throw InputError(fmt::format(
+          "--resume {}: a momentum buffer holds {} values, the network has {} parameters",
+          config.resume, buffer.size(), floats));
     }
   }
-  fmt::print(out, "model: resumed from {} after epoch {} of {}{}; momentum {}\n", config.resume, state.epochs_done,
-             config.epochs, state.partial ? " and part of the next (saved on a stop signal: that epoch is trained again)" : "",
-             state.momentum.empty() ? "buffers start at zero (the file has none)" : "buffers restored");
+  fmt::print(
+      out, "model: resumed from {} after epoch {} of {}{}; momentum {}\n", config.resume,
+      state.epochs_done, config.epochs,
+      state.partial ? " and part of the next (saved on a stop signal: that epoch is trained again)"
+                    : "",
+      state.momentum.empty() ? "buffers start at zero (the file has none)" : "buffers restored");
   return state;
 }
 
 // Every rank: its own workers' momentum buffers out of rank 0's `state` (rank r's are
 // r * procs .. r * procs + procs - 1); none when the checkpoint has none.
-std::vector<std::vector<float>> share_momentum(MpiWorld& world, const RunState& state, int64_t procs,
-                                               std::size_t floats, const std::string& file) {
+std::vector<std::vector<float>> share_momentum(MpiWorld& world, const RunState& state,
+                                               int64_t procs, std::size_t floats,
+                                               const std::string& file) {
   int32_t buffers = int32_t(state.momentum.size());
   world.broadcast(&buffers, sizeof buffers);
   if (buffers == 0) return {};
   if (buffers != world.size() * procs) {
-    throw InputError(fmt::format("--resume {}: holds {} workers' momentum, this job has {}", file, buffers,
-                                 world.size() * procs));
+    throw InputError(fmt::format("--resume {}: holds {} workers' momentum, this job has {}", file,
+                                 buffers, world.size() * procs));
   }
   std::vector<std::vector<float>> mine;
   for (int r = 0; r < world.size(); ++r) {
     for (int64_t w = 0; w < procs; ++w) {
-      std::vector<float> buffer = world.rank() == 0 ? state.momentum[std::size_t(r * procs + w)] : std::vector<float>(floats);
+      std::vector<float> buffer = world.rank() == 0 ? state.momentum[std::size_t(r * procs + w)]
+                                                    : std::vector<float>(floats);
       world.broadcast(buffer.data(), buffer.size() * sizeof(float));
       if (r == world.rank()) mine.push_back(std::move(buffer));
     }
@@ -194,15 +211,17 @@ std::vector<std::vector<float>> share_momentum(MpiWorld& world, const RunState& 
 // whose name is gone before any worker exists (fork() keeps the mapping), so nothing is left
 // in /dev/shm whatever happens to any process. Returns this rank's workers' momentum buffers
 // from the checkpoint (none: zeros).
-std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& world, const std::string& training_data,
-                                            MnistNet& model, std::unique_ptr<SharedParameters>& shared,
+std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& world,
+                                            const std::string& training_data, MnistNet& model,
+                                            std::unique_ptr<SharedParameters>& shared,
                                             RunRecord& run, std::FILE* out) {
   RunState state;  // the other ranks get rank 0's parameters and state below
   if (world.rank() == 0 && !config.init_from.empty()) {
     load_parameters(*model, config.init_from);
     fmt::print(out, "model: a new run from the parameters in {}\n", config.init_from);
   }
-  if (world.rank() == 0 && !config.resume.empty()) state = read_checkpoint(config, training_data, model, out);
+  if (world.rank() == 0 && !config.resume.empty())
+    state = read_checkpoint(config, training_data, model, out);
   shared = std::make_unique<SharedParameters>(*model);
   shared->segment().unlink();
   world.broadcast(shared->segment().data(), shared->segment().size());
@@ -217,7 +236,8 @@ std::vector<std::vector<float>> place_model(const Config& config, MpiWorld& worl
 // The control block (worker step counters, the epoch gate) in a segment of its own.
 class ControlBlock {
  public:
-  ControlBlock(bool gated, const Config& config, int64_t first_epoch) : segment_(sizeof(WorkerControl), "hogwild-control") {
+  ControlBlock(bool gated, const Config& config, int64_t first_epoch)
+      : segment_(sizeof(WorkerControl), "hogwild-control") {
     segment_.unlink();
     control_ = new (segment_.data()) WorkerControl();
     control_->gated = gated;
@@ -262,7 +282,8 @@ void report_results(RunRecord& run, EpochBoundaries& boundaries, MnistNet& model
   if (config.save_model.empty() || !writer) throw e;
   save_checkpoint(*model, config.save_model, boundaries.state(/*partial=*/true));
   if (e.told()) throw Interrupted(e.signal(), "parameters saved to " + config.save_model);
-  throw Interrupted(e.signal(), fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
+  throw Interrupted(e.signal(),
+                    fmt::format("{}; parameters saved to {}", e.what(), config.save_model));
 }
 
 }  // namespace
@@ -280,24 +301,29 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   RunRecord run = describe_run(config, world);
   print_plan(run, plan, world, out);
   if (writer) check_output_files(config);  // now, not after an hour of training
-  const StopSignals stop_signals;  // Ctrl-C from here: finish the step at hand, then stop
+  const StopSignals stop_signals;          // Ctrl-C from here: finish the step at hand, then stop
   world.set_wait_limit(config.sync_timeout);
   const Data data = load_data(config, world);
   run.train_size = data.train.size();
   run.test_size = data.test.size();
   run.load_seconds = seconds_since(started);
-  const StridedPartition partition(data.train.size(), config.procs * world.size(), uint64_t(config.seed),
+  const StridedPartition partition(data.train.size(), config.procs * world.size(),
+                                   uint64_t(config.seed),
                                    /*shuffle=*/true, config.drop_last);
   WorkerSetup setup = worker_setup(config, run, world, partition, plan);
-  fmt::print(out, "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
-             data.train.size(), partition.samples_per_replica(), data.test.size(), data.dir, run.load_seconds);
+  fmt::print(
+      out,
+      "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
+      data.train.size(), partition.samples_per_replica(), data.test.size(), data.dir,
+      run.load_seconds);
 
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;
   std::unique_ptr<SharedParameters> shared;
   const std::string training_data = data_fingerprint("training data", data.train);
   const auto saved_momentum = place_model(config, world, training_data, model, shared, run, out);
-  const ControlBlock control(world.active() && plan.mode == SyncPlan::Mode::kEpoch, config, run.resumed_after);
+  const ControlBlock control(world.active() && plan.mode == SyncPlan::Mode::kEpoch, config,
+                             run.resumed_after);
   MomentumStore momentum(shared->layout(), shared->segment().size(), int(config.procs));
   for (std::size_t w = 0; w < saved_momentum.size(); ++w) momentum.write(int(w), saved_momentum[w]);
   setup.control = control.get();
@@ -305,27 +331,33 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   setup.momentum = &momentum;
   run.parameters = int64_t(shared->parameter_count());
   run.segment_bytes = int64_t(shared->segment().size());
-  fmt::print(out, "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
-             "{} ({}){}\n", run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
-             config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
-             lockstep ? " (--sync grads: the rank trains in its own process)" : "");
+  fmt::print(
+      out,
+      "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
+      "{} ({}){}\n",
+      run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
+      config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
+      lockstep ? " (--sync grads: the rank trains in its own process)" : "");
   std::fflush(out);
 
-  ProgressLine progress(out, progress_wanted(config.progress, out, world.active()) && !lockstep, control.get(),
-                        int(config.procs), setup.steps_per_epoch, config.epochs, setup.hyper.batch_per_worker,
-                        run.resumed_after);
+  ProgressLine progress(out, progress_wanted(config.progress, out, world.active()) && !lockstep,
+                        control.get(), int(config.procs), setup.steps_per_epoch, config.epochs,
+                        setup.hyper.batch_per_worker, run.resumed_after);
   EpochBoundaries boundaries(config, model, data.test, run, out);
   RunState checkpoint_base;
   checkpoint_base.ranks = world.size();
   checkpoint_base.training_config = training_config_toml(config);
   checkpoint_base.training_data = training_data;
   boundaries.describe_checkpoints(checkpoint_base);  // each mode tells where the momentum is
-  PreparedRun prepared{config, plan,     out,       world, run,   model,   *shared, momentum,
-                       data.train, partition, setup, progress, boundaries};
+  PreparedRun prepared{config,   plan,       out,       world, run,      model,     *shared,
+                       momentum, data.train, partition, setup, progress, boundaries};
   try {
-    if (!world.active()) train_on_one_machine(prepared);
-    else if (lockstep) train_in_lockstep(prepared);
-    else train_as_mpi_node(prepared);
+    if (!world.active())
+      train_on_one_machine(prepared);
+    else if (lockstep)
+      train_in_lockstep(prepared);
+    else
+      train_as_mpi_node(prepared);
   } catch (const Interrupted& e) {
     rethrow_interrupted(e, config, model, boundaries, writer);
   }

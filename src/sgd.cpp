@@ -1,19 +1,21 @@
 #include "hogwild/sgd.h"
 
 #include <ATen/record_function.h>
-#include <torch/torch.h>
-
 #include <fmt/format.h>
-
-#include "hogwild/error.h"
+#include <torch/torch.h>
 
 #include <stdexcept>
 
+#include "hogwild/error.h"
+
 namespace hogwild {
 
-MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum, UpdateTiming timing,
-                         std::vector<at::Tensor> buffers)
-    : parameters_(std::move(parameters)), momentum_(std::move(buffers)), lr_(0.0), momentum_factor_(momentum),
+MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double momentum,
+                         UpdateTiming timing, std::vector<at::Tensor> buffers)
+    : parameters_(std::move(parameters)),
+      momentum_(std::move(buffers)),
+      lr_(0.0),
+      momentum_factor_(momentum),
       timing_(timing) {
   set_lr(lr);
   if (!(momentum >= 0.0 && momentum < 1.0)) {
@@ -24,15 +26,18 @@ MomentumSgd::MomentumSgd(std::vector<at::Tensor> parameters, double lr, double m
   }
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (i >= momentum_.size() || momentum_[i].sizes() != parameters_[i].sizes() ||
-        momentum_[i].scalar_type() != parameters_[i].scalar_type() || !momentum_[i].is_contiguous()) {
-      throw std::logic_error("MomentumSgd: the momentum buffers must match the parameters one for one");
+        momentum_[i].scalar_type() != parameters_[i].scalar_type() ||
+        !momentum_[i].is_contiguous()) {
+      throw std::logic_error(
+          "MomentumSgd: the momentum buffers must match the parameters one for one");
     }
   }
   if (timing_ != UpdateTiming::kDuringBackward) return;
   // A leaf's hook sees its gradient once, summed over every use, before autograd stores it in
   // .grad; every operator that reads the parameter in the backward has run by then.
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    hooks_.push_back(parameters_[i].register_hook([this, i](const at::Tensor& grad) { update(i, grad); }));
+    hooks_.push_back(
+        parameters_[i].register_hook([this, i](const at::Tensor& grad) { update(i, grad); }));
   }
 }
 
@@ -41,7 +46,8 @@ MomentumSgd::~MomentumSgd() {
 }
 
 void MomentumSgd::set_lr(double lr) {
-  if (!(lr >= 0.0)) throw InputError(fmt::format("invalid lr = {}: the step size must be at least 0", lr));
+  if (!(lr >= 0.0))
+    throw InputError(fmt::format("invalid lr = {}: the step size must be at least 0", lr));
   lr_ = lr;
 }
 

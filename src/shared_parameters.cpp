@@ -45,22 +45,24 @@ SharedSegment::SharedSegment(std::size_t bytes, const std::string& name_prefix)
   if (bytes == 0) throw Error("a shared segment needs at least one byte");
   const std::size_t free_bytes = shm_free_bytes();
   if (free_bytes < bytes) {
-    throw Error(fmt::format("{} has {} bytes free but the parameters need {}: free some space "
-                            "there (ls -la {}) or enlarge it (mount -o remount,size=... {})",
-                            kShmDir, free_bytes, bytes, kShmDir, kShmDir));
+    throw Error(
+        fmt::format("{} has {} bytes free but the parameters need {}: free some space "
+                    "there (ls -la {}) or enlarge it (mount -o remount,size=... {})",
+                    kShmDir, free_bytes, bytes, kShmDir, kShmDir));
   }
   mapping_ = std::make_unique<Mapping>();
   try {
     bip::permissions owner_only(0600);
-    mapping_->object = bip::shared_memory_object(bip::create_only, name_.c_str(), bip::read_write,
-                                                 owner_only);
+    mapping_->object =
+        bip::shared_memory_object(bip::create_only, name_.c_str(), bip::read_write, owner_only);
     linked_ = true;
     mapping_->object.truncate(bip::offset_t(bytes));
     // truncate() alone reserves nothing on tmpfs: reserve the pages now so that running out
     // of room is an error here instead of a SIGBUS in a worker later.
     const int rc = ::posix_fallocate(mapping_->object.get_mapping_handle().handle, 0, off_t(bytes));
     if (rc != 0) {
-      throw Error(system_error_text(fmt::format("reserving {} bytes in {}/{}", bytes, kShmDir, name_), rc));
+      throw Error(
+          system_error_text(fmt::format("reserving {} bytes in {}/{}", bytes, kShmDir, name_), rc));
     }
     mapping_->region = bip::mapped_region(mapping_->object, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
@@ -94,7 +96,8 @@ SharedParameters::SharedParameters(torch::nn::Module& module, const std::string&
     layout_.push_back(slot);
     offset = (offset + slot.bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   }
-  segment_ = std::make_unique<SharedSegment>(std::max<std::size_t>(offset, kCacheLine), name_prefix);
+  segment_ =
+      std::make_unique<SharedSegment>(std::max<std::size_t>(offset, kCacheLine), name_prefix);
 
   auto* base = static_cast<char*>(segment_->data());
   std::size_t i = 0;
@@ -122,9 +125,11 @@ void SharedParameters::check_bound(const torch::nn::Module& module, const std::s
     const bool in_place = p.data_ptr() == base + slot.offset && p.sizes().vec() == slot.shape &&
                           p.is_contiguous() && p.scalar_type() == torch::kFloat32;
     if (!in_place) {
-      throw Error(fmt::format("{}: parameter {} no longer lies in the shared segment (something made "
-                              "a private copy: .to(), set_data() or a memory-format change); it "
-                              "would train alone, not Hogwild", who, slot.name));
+      throw Error(
+          fmt::format("{}: parameter {} no longer lies in the shared segment (something made "
+                      "a private copy: .to(), set_data() or a memory-format change); it "
+                      "would train alone, not Hogwild",
+                      who, slot.name));
     }
   }
 }

@@ -4,11 +4,11 @@
 // phase of the step and per operator (RecordFunction callbacks of our own). No shared memory,
 // no workers: the step's speed, not Hogwild's.
 #include <ATen/record_function.h>
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -99,12 +99,15 @@ void print_profile(const Profile& p, int64_t samples) {
   double shown = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (i >= 14 && ops[i].second.rfind("hogwild::", 0) != 0) continue;
-    fmt::print("  {:<32} {:5.1f} %  {:8.2f}\n", ops[i].second, share(ops[i].first), ops[i].first / double(samples));
+    fmt::print("  {:<32} {:5.1f} %  {:8.2f}\n", ops[i].second, share(ops[i].first),
+               ops[i].first / double(samples));
     shown += ops[i].first;
   }
   fmt::print("  {:<32} {:5.1f} %\n", "(the rest)", share(p.total_us - shown));
-  fmt::print("\nconvolutions, forward and backward: {:.1f} % of the step\n", share(p.convolution_us));
-  fmt::print("(hogwild::conv_pool_relu counted whole: the first convolution with its pool and ReLU)\n");
+  fmt::print("\nconvolutions, forward and backward: {:.1f} % of the step\n",
+             share(p.convolution_us));
+  fmt::print(
+      "(hogwild::conv_pool_relu counted whole: the first convolution with its pool and ReLU)\n");
 }
 
 int run(int argc, char** argv) {
@@ -112,21 +115,26 @@ int run(int argc, char** argv) {
   int64_t batch = 128, steps = 200, threads = 1;
   std::string precision = "fp32";
   bool profile = false;
-  CLI::App app{"Times the training step alone (one process, no shared memory), optionally "
-               "with a per-operator profile.", "hogwild_step"};
+  CLI::App app{
+      "Times the training step alone (one process, no shared memory), optionally "
+      "with a per-operator profile.",
+      "hogwild_step"};
   app.add_option("--batch", batch, "samples per step")->capture_default_str();
   app.add_option("--steps", steps, "timed steps (after 20 to warm up)")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
-  app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")->capture_default_str();
+  app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")
+      ->capture_default_str();
   app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
-  app.add_option("--data-dir", config.data_dir, "the IDX files' directory (default: data/<dataset> "
+  app.add_option("--data-dir", config.data_dir,
+                 "the IDX files' directory (default: data/<dataset> "
                  "of the source tree)");
   app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   if (batch < 1 || steps < 5 || threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
   }
-  if (profile && threads != 1) throw hogwild::InputError("--profile times one thread: add --threads 1");
+  if (profile && threads != 1)
+    throw hogwild::InputError("--profile times one thread: add --threads 1");
   const hogwild::PrecisionChoice chosen = hogwild::choose_precision(precision);
   at::set_num_threads(int(threads));
   hogwild::keep_large_allocations_in_heap();  // as hogwild_train does
@@ -137,7 +145,8 @@ int run(int argc, char** argv) {
   torch::manual_seed(1);
   hogwild::MnistNet model;
   model->set_precision(chosen.precision);
-  hogwild::MomentumSgd optimizer(model->parameters(), 0.01, 0.9, hogwild::UpdateTiming::kDuringBackward);
+  hogwild::MomentumSgd optimizer(model->parameters(), 0.01, 0.9,
+                                 hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
   int64_t next = 0;
@@ -164,9 +173,11 @@ int run(int argc, char** argv) {
   std::sort(rates.begin(), rates.end());
   fmt::print("cpu: {} ({}), {} cores\n", hogwild::cpu_model_name(), hogwild::cpu_isa_summary(),
              std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN)));
-  fmt::print("step: batch {}, {} thread{}, {} ({}): {:.0f} samples/s (median of 5 x {} steps; "
-             "{:.0f} to {:.0f})\n", batch, threads, threads == 1 ? "" : "s",
-             hogwild::precision_name(chosen.precision), chosen.why, rates[2], part, rates[0], rates[4]);
+  fmt::print(
+      "step: batch {}, {} thread{}, {} ({}): {:.0f} samples/s (median of 5 x {} steps; "
+      "{:.0f} to {:.0f})\n",
+      batch, threads, threads == 1 ? "" : "s", hogwild::precision_name(chosen.precision),
+      chosen.why, rates[2], part, rates[0], rates[4]);
   if (profile) {
     at::removeCallback(callbacks);
     print_profile(g_profile, 5 * part * batch);

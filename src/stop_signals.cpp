@@ -62,7 +62,8 @@ std::vector<pid_t> pids_killed_on_second_signal() {
 
 void StopSignals::throw_if_received(const std::string& context) {
   const int sig = g_stop_signal;
-  if (sig != 0) throw Interrupted(sig, fmt::format("interrupted by {}{}", signal_name(sig), context));
+  if (sig != 0)
+    throw Interrupted(sig, fmt::format("interrupted by {}{}", signal_name(sig), context));
 }
 
 std::string signal_name(int sig) {

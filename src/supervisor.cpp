@@ -61,7 +61,7 @@ std::string process_state(pid_t pid) {
   const auto paren = line.rfind(") ");  // the command name may hold spaces and parentheses
   if (paren == std::string::npos || paren + 2 >= line.size()) return "in an unknown state";
   const char state = line[paren + 2];
-  const char* what = state == 'R' ? "running"
+  const char* what = state == 'R'   ? "running"
                      : state == 'S' ? "sleeping"
                      : state == 'D' ? "waiting on I/O"
                      : state == 'T' ? "stopped"
@@ -86,7 +86,8 @@ WorkerGroup::WorkerGroup(int procs, WorkerBody body, int max_restarts, int first
     throw Error(fmt::format("cannot supervise {} workers (at most {})", procs, kMaxKilledWorkers));
   }
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(system_error_text("creating the report pipe", errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw Error(system_error_text("creating the report pipe", errno));
   read_fd_ = fds[0];
   write_fd_ = fds[1];
   ::fcntl(read_fd_, F_SETFL, ::fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
@@ -115,7 +116,8 @@ void WorkerGroup::spawn(const WorkerStart& start) {
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int code = errno;
-    std::string message = system_error_text(fmt::format("fork() for worker {}", start.worker), code);
+    std::string message =
+        system_error_text(fmt::format("fork() for worker {}", start.worker), code);
     if (code == EAGAIN || code == ENOMEM) {
       message += " (the process limit, ulimit -u, or memory is exhausted: lower --procs)";
     }
@@ -197,8 +199,10 @@ void WorkerGroup::stop_all() {
       if (pids_[worker] <= 0) continue;
       int status = 0;
       const pid_t r = ::waitpid(pids_[worker], &status, WNOHANG);
-      if (r == pids_[worker] || (r < 0 && errno == ECHILD)) forget(worker);
-      else running = true;
+      if (r == pids_[worker] || (r < 0 && errno == ECHILD))
+        forget(worker);
+      else
+        running = true;
     }
     if (!running) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
@@ -214,7 +218,8 @@ void WorkerGroup::stop_all() {
   }
 }
 
-void WorkerGroup::watch_progress(std::function<std::optional<int64_t>(int)> progress, double seconds) {
+void WorkerGroup::watch_progress(std::function<std::optional<int64_t>(int)> progress,
+                                 double seconds) {
   progress_ = std::move(progress);
   stall_seconds_ = seconds;
 }
@@ -233,7 +238,8 @@ void WorkerGroup::kill_stalled() {
     }
     const double idle = std::chrono::duration<double>(now - progress_since_[worker]).count();
     if (idle < stall_seconds_) continue;
-    stalled_[worker] = fmt::format("stalled: no step for {:.0f} s; it was {}", idle, process_state(pids_[worker]));
+    stalled_[worker] =
+        fmt::format("stalled: no step for {:.0f} s; it was {}", idle, process_state(pids_[worker]));
     ::kill(pids_[worker], SIGKILL);  // reaped and replaced (or not) as any failed worker
   }
 }
@@ -241,11 +247,14 @@ void WorkerGroup::kill_stalled() {
 // What join() has heard of each worker.
 struct WorkerGroup::Ledger {
   Ledger(std::size_t procs, int first_epoch)
-      : epochs_done(procs, first_epoch), failure(procs), last_failure(procs), last_failure_epoch(procs, -1) {
+      : epochs_done(procs, first_epoch),
+        failure(procs),
+        last_failure(procs),
+        last_failure_epoch(procs, -1) {
     for (auto& f : failure) f.kind = 0;
   }
   std::vector<int> epochs_done;
-  std::vector<WorkerReport> failure;  // kind 0: none reported
+  std::vector<WorkerReport> failure;      // kind 0: none reported
   std::vector<std::string> last_failure;  // how each worker failed last, and in which epoch
   std::vector<int> last_failure_epoch;
 };
@@ -320,7 +329,8 @@ void WorkerGroup::replace_or_stop(std::size_t worker, std::string how, Ledger& l
   // does: those are retried up to the bound.)
   const bool threw = reported.kind == WorkerReport::kFailure;
   const int epochs_done = ledger.epochs_done[worker];
-  const bool repeated = threw && how == ledger.last_failure[worker] && epochs_done == ledger.last_failure_epoch[worker];
+  const bool repeated = threw && how == ledger.last_failure[worker] &&
+                        epochs_done == ledger.last_failure_epoch[worker];
   ledger.last_failure[worker] = threw ? how : std::string();
   ledger.last_failure_epoch[worker] = epochs_done;
   ledger.failure[worker].kind = 0;
@@ -333,9 +343,11 @@ void WorkerGroup::replace_or_stop(std::size_t worker, std::string how, Ledger& l
   }
   stop_all();
   drain(ledger, on_report);
-  std::string message = fmt::format("worker {} failed in epoch {} ({})", worker, epochs_done + 1, how);
+  std::string message =
+      fmt::format("worker {} failed in epoch {} ({})", worker, epochs_done + 1, how);
   if (repeated) {
-    message += "; it failed the same way in the same epoch after a restart, so it is not restarted again";
+    message +=
+        "; it failed the same way in the same epoch after a restart, so it is not restarted again";
   } else if (!fatal) {
     message += fmt::format("; {} of {} restarts used (--max-restarts)", restarts_, max_restarts_);
   }

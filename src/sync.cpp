@@ -12,9 +12,12 @@ namespace hogwild {
 
 std::string SyncPlan::text() const {
   switch (mode) {
-    case Mode::kEpoch: return "epoch";
-    case Mode::kSteps: return fmt::format("steps:{}", every_steps);
-    case Mode::kGrads: return "grads";
+    case Mode::kEpoch:
+      return "epoch";
+    case Mode::kSteps:
+      return fmt::format("steps:{}", every_steps);
+    case Mode::kGrads:
+      return "grads";
   }
   return "?";
 }
@@ -37,12 +40,14 @@ SyncPlan parse_sync(const std::string& text) {
       return plan;
     }
   }
-  throw InputError(fmt::format("invalid sync = '{}': must be epoch, steps:S (S from 1 to 1000000 "
-                               "steps of each worker) or grads (--sync / config key 'sync')",
-                               text));
+  throw InputError(
+      fmt::format("invalid sync = '{}': must be epoch, steps:S (S from 1 to 1000000 "
+                  "steps of each worker) or grads (--sync / config key 'sync')",
+                  text));
 }
 
-std::vector<SyncEvent> sync_schedule(const SyncPlan& plan, int64_t steps_per_epoch, int64_t epochs) {
+std::vector<SyncEvent> sync_schedule(const SyncPlan& plan, int64_t steps_per_epoch,
+                                     int64_t epochs) {
   std::vector<SyncEvent> events;
   int64_t next_average = plan.mode == SyncPlan::Mode::kSteps ? plan.every_steps : 0;
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {

@@ -25,13 +25,16 @@ FaultPlan fault_plan_from_environment() {
   plan = {worker, step, kind};
   if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
       plan.kind != "throw_always" && plan.kind != "private_copy") {
-    throw InputError(fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
-                                 "private_copy or exit", text));
+    throw InputError(
+        fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
+                    "private_copy or exit",
+                    text));
   }
   return plan;
 }
 
-void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step, torch::nn::Module& model) {
+void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step,
+                          torch::nn::Module& model) {
   if (plan.worker != worker || step != plan.step) return;
   if (incarnation > 0 && plan.kind != "throw_always") return;  // a replacement recovers
   if (plan.kind == "private_copy") {
@@ -43,11 +46,14 @@ void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, in
   if (plan.kind == "kill") std::raise(SIGKILL);
   if (plan.kind == "abort") std::abort();
   if (plan.kind == "exit") ::_exit(3);
-  throw std::runtime_error("injected fault (HOGWILD_TEST_FAULT)\n  frame #0: a second line that must not reach the user");
+  throw std::runtime_error(
+      "injected fault (HOGWILD_TEST_FAULT)\n  frame #0: a second line that must not reach the "
+      "user");
 }
 
 void stop_here_if_asked_while_loading() {
-  if (const char* stop = std::getenv("HOGWILD_TEST_STOP_WHILE_LOADING"); stop && *stop == '1') std::raise(SIGSTOP);
+  if (const char* stop = std::getenv("HOGWILD_TEST_STOP_WHILE_LOADING"); stop && *stop == '1')
+    std::raise(SIGSTOP);
 }
 
 }  // namespace hogwild

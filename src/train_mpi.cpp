@@ -21,15 +21,19 @@ class JobMomentum {
   explicit JobMomentum(PreparedRun& run) : run_(run), gathered_(std::make_shared<Gathered>()) {
     // Rank 0 saves the last checkpoint after training, when this object is gone: the source
     // shares what was gathered.
-    run.boundaries.take_momentum_from([gathered = gathered_, &boundaries = run.boundaries](bool partial) {
-      // A stop signal comes within an epoch, when the other ranks can no longer be asked.
-      if (partial || gathered->epoch != boundaries.epochs_closed()) return std::vector<std::vector<float>>{};
-      return gathered->buffers;
-    });
+    run.boundaries.take_momentum_from(
+        [gathered = gathered_, &boundaries = run.boundaries](bool partial) {
+          // A stop signal comes within an epoch, when the other ranks can no longer be asked.
+          if (partial || gathered->epoch != boundaries.epochs_closed())
+            return std::vector<std::vector<float>>{};
+          return gathered->buffers;
+        });
   }
   // Every rank, at the end of `epoch`.
   void gather(int64_t epoch) {
-    if (run_.config.save_model.empty() || !(run_.boundaries.checkpoint_due(epoch) || epoch == run_.config.epochs)) return;
+    if (run_.config.save_model.empty() ||
+        !(run_.boundaries.checkpoint_due(epoch) || epoch == run_.config.epochs))
+      return;
     std::vector<float> mine;
     for (int w = 0; w < run_.momentum.workers(); ++w) {
       const std::vector<float> buffer = run_.momentum.read(w);
@@ -57,13 +61,14 @@ class JobMomentum {
 
 // This rank's part in combining the job's models; rank 0 records and closes each epoch once
 // every rank has finished it.
-std::unique_ptr<NodeSync> node_sync(PreparedRun& run, WorkerControl* control, int local_workers, JobMomentum& momentum) {
+std::unique_ptr<NodeSync> node_sync(PreparedRun& run, WorkerControl* control, int local_workers,
+                                    JobMomentum& momentum) {
   run.record.mpi.ranks = run.world.size();
   run.record.mpi.sync = run.plan.text();
   auto sync = std::make_unique<NodeSync>(
       run.world, run.plan, static_cast<float*>(run.shared.segment().data()),
-      run.shared.segment().size() / sizeof(float), control, local_workers, run.setup.steps_per_epoch,
-      run.config.epochs,
+      run.shared.segment().size() / sizeof(float), control, local_workers,
+      run.setup.steps_per_epoch, run.config.epochs,
       [&run](int64_t epoch, const std::vector<NodeEpoch>& ranks) {
         run.progress.clear();
         // steps:S averages while the workers run: the ranks agree only after the final average.
@@ -93,19 +98,25 @@ struct TargetReached {};
 
 void train_as_mpi_node(PreparedRun& run) {
   JobMomentum momentum(run);
-  const std::unique_ptr<NodeSync> sync = node_sync(run, run.setup.control, int(run.config.procs), momentum);
+  const std::unique_ptr<NodeSync> sync =
+      node_sync(run, run.setup.control, int(run.config.procs), momentum);
   {
-    WorkerGroup workers(int(run.config.procs), worker_body(run.setup, run.model, run.train, run.partition),
+    WorkerGroup workers(int(run.config.procs),
+                        worker_body(run.setup, run.model, run.train, run.partition),
                         int(run.config.max_restarts), int(run.record.resumed_after));
     // steps:S: the step counters are watched for the next average (a step takes 10+ ms).
     if (run.plan.mode == SyncPlan::Mode::kSteps) workers.set_poll_interval_ms(5);
     const WorkerControl* control = run.setup.control;
     const NodeSync* node = sync.get();
-    workers.watch_progress([control, node](int worker) { return control->progress(worker, node->epochs_reported(worker)); },
-                           run.config.stall_timeout);
+    workers.watch_progress(
+        [control, node](int worker) {
+          return control->progress(worker, node->epochs_reported(worker));
+        },
+        run.config.stall_timeout);
     workers.join(
         [&](const WorkerReport& report) {
-          sync->worker_epoch(report.worker, report.epoch, Totals{report.samples, report.correct, report.loss_sum},
+          sync->worker_epoch(report.worker, report.epoch,
+                             Totals{report.samples, report.correct, report.loss_sum},
                              report.seconds, report.lr);
         },
         [&](const RestartNotice& notice) { announce_restart(run, notice); },
@@ -134,13 +145,15 @@ void train_in_lockstep(PreparedRun& run) {
   options.first_epoch = run.record.resumed_after;
   options.momentum_buffers = momentum_buffers(run.momentum, 0, run.model);
   try {
-    train_replica(run.model, run.train, run.partition, options, run.setup.topology.replica(0),
-               [&](int64_t epoch, const Totals& totals, double seconds) {
-                 run.shared.check_bound(*run.model, run.world.who());
-                 sync->worker_epoch(0, epoch, totals, seconds, options.lr_by_epoch[std::size_t(epoch - 1)]);
-                 if (sync->advance()) throw TargetReached{};
-               },
-               hooks);
+    train_replica(
+        run.model, run.train, run.partition, options, run.setup.topology.replica(0),
+        [&](int64_t epoch, const Totals& totals, double seconds) {
+          run.shared.check_bound(*run.model, run.world.who());
+          sync->worker_epoch(0, epoch, totals, seconds,
+                             options.lr_by_epoch[std::size_t(epoch - 1)]);
+          if (sync->advance()) throw TargetReached{};
+        },
+        hooks);
   } catch (const TargetReached&) {
   }
   run.model->set_precision(Precision::kFp32);  // evaluations stay fp32

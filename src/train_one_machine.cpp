@@ -8,11 +8,13 @@ namespace hogwild {
 
 void announce_restart(const PreparedRun& run, const RestartNotice& notice) {
   run.progress.clear();
-  const std::string where = run.world.active() ? fmt::format("MPI rank {}: ", run.world.rank()) : "";
+  const std::string where =
+      run.world.active() ? fmt::format("MPI rank {}: ", run.world.rank()) : "";
   // Rank 0 prints; another rank's replacement is news its own stderr tells.
   std::FILE* to = run.world.rank() == 0 ? run.out : stderr;
   fmt::print(to, "{}worker {} failed ({}); restarting it at epoch {} (restart {} of {})\n", where,
-             notice.worker, notice.how, notice.first_epoch + 1, notice.restarts, notice.max_restarts);
+             notice.worker, notice.how, notice.first_epoch + 1, notice.restarts,
+             notice.max_restarts);
   std::fflush(to);
 }
 
@@ -24,18 +26,22 @@ void train_on_one_machine(PreparedRun& run) {
     for (int w = 0; w < run.momentum.workers(); ++w) buffers.push_back(run.momentum.read(w));
     return buffers;
   });
-  WorkerGroup workers(int(run.config.procs), worker_body(run.setup, run.model, run.train, run.partition),
+  WorkerGroup workers(int(run.config.procs),
+                      worker_body(run.setup, run.model, run.train, run.partition),
                       int(run.config.max_restarts), int(run.record.resumed_after));
   WorkerControl* control = run.setup.control;
   const EpochBoundaries& boundaries = run.boundaries;
-  workers.watch_progress([control, &boundaries](int worker) { return control->progress(worker, boundaries.epochs_reported(worker)); },
-                         run.config.stall_timeout);
+  workers.watch_progress(
+      [control, &boundaries](int worker) {
+        return control->progress(worker, boundaries.epochs_reported(worker));
+      },
+      run.config.stall_timeout);
   workers.join(
       [&](const WorkerReport& report) {
         run.progress.clear();  // the epoch line (and what follows it) starts clean
         const Totals totals{report.samples, report.correct, report.loss_sum};
-        const int64_t finished =
-            run.boundaries.record_worker_epoch({report.worker, report.epoch, totals, report.seconds, report.lr});
+        const int64_t finished = run.boundaries.record_worker_epoch(
+            {report.worker, report.epoch, totals, report.seconds, report.lr});
         if (finished == 0) return;
         run.boundaries.close_epoch(finished);
         control->released_epoch.store(finished, std::memory_order_release);  // the gate opens

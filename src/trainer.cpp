@@ -1,17 +1,16 @@
 #include "hogwild/trainer.h"
 
 #include <ATen/record_function.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <fmt/format.h>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
 
 #include "hogwild/dropout.h"
 #include "hogwild/sgd.h"
-
-#include <chrono>
-#include <cstring>
-#include <cmath>
-#include <stdexcept>
 
 namespace hogwild {
 namespace {
@@ -36,7 +35,8 @@ void gather(const Dataset& data, const int64_t* rows, int64_t n, torch::Tensor& 
   const int64_t* label_from = data.labels.data_ptr<int64_t>();
   int64_t* label_to = labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    TORCH_CHECK(rows[i] >= 0 && rows[i] < data.size(), "gather: sample ", rows[i], " is not in the data set");
+    TORCH_CHECK(rows[i] >= 0 && rows[i] < data.size(), "gather: sample ", rows[i],
+                " is not in the data set");
     std::memcpy(to + i * pixels, from + rows[i] * pixels, std::size_t(pixels) * sizeof(float));
     label_to[i] = label_from[rows[i]];
   }
@@ -48,8 +48,9 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
                    const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
                    const StepHooks& hooks, int64_t* steps) {
   if (hooks.before_update && optimizer.timing() != UpdateTiming::kAfterBackward) {
-    throw std::logic_error("train_epoch: a before_update hook needs UpdateTiming::kAfterBackward (the "
-                           "parameters would be written before it ran)");
+    throw std::logic_error(
+        "train_epoch: a before_update hook needs UpdateTiming::kAfterBackward (the "
+        "parameters would be written before it ran)");
   }
   model->train();
   Totals totals;
@@ -61,18 +62,24 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
     {
       RECORD_USER_SCOPE("step 1: batch and dropout mask");
       // The last step's buffers, unless something still holds them or the batch is shorter.
-      const auto reusable = [n](const torch::Tensor& t) { return t.defined() && t.size(0) == n && t.use_count() == 1; };
+      const auto reusable = [n](const torch::Tensor& t) {
+        return t.defined() && t.size(0) == n && t.use_count() == 1;
+      };
       if (!reusable(images)) {
-        images = torch::empty({n, data.images.size(1), data.images.size(2), data.images.size(3)}, torch::kFloat32);
+        images = torch::empty({n, data.images.size(1), data.images.size(2), data.images.size(3)},
+                              torch::kFloat32);
       }
       if (!reusable(labels)) labels = torch::empty({n}, torch::kInt64);
       gather(data, indices.data() + start, n, images, labels);
       // Channels-last, as the activations it multiplies (model.cpp): its bytes are filled in
       // order, so unit j of a sample is channel j % 64 of position j / 64.
       if (!reusable(mask)) {
-        mask = torch::empty({n, 64, 5, 5}, torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
+        mask = torch::empty(
+            {n, 64, 5, 5},
+            torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
       }
-      fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits, dropout_key);
+      fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits,
+                        dropout_key);
     }
     if (hooks.before_step) hooks.before_step(steps ? *steps : 0);
     torch::Tensor loss;
@@ -85,8 +92,8 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
       batch = batch_totals(logits.detach(), labels, loss.detach());
     }
     if (!std::isfinite(batch.loss_sum)) {
-      throw DivergenceError(fmt::format("loss became {} at step {}", batch.loss_sum,
-                                        start / batch_size + 1));
+      throw DivergenceError(
+          fmt::format("loss became {} at step {}", batch.loss_sum, start / batch_size + 1));
     }
     {
       // With UpdateTiming::kDuringBackward this writes the (possibly shared) parameters in
@@ -111,20 +118,24 @@ void train_replica(MnistNet& model, const Dataset& data, const StridedPartition&
   // Each replica's own optimizer, so momentum buffers are private to it. Hogwild updates
   // each layer as soon as its gradient exists (sgd.h); a before_update hook (--sync grads
   // averages the gradients there) needs them all first.
-  MomentumSgd optimizer(model->parameters(), options.lr, options.momentum,
-                        hooks.before_update ? UpdateTiming::kAfterBackward : UpdateTiming::kDuringBackward,
-                        options.momentum_buffers);
+  MomentumSgd optimizer(
+      model->parameters(), options.lr, options.momentum,
+      hooks.before_update ? UpdateTiming::kAfterBackward : UpdateTiming::kDuringBackward,
+      options.momentum_buffers);
   int64_t steps = 0;
   for (int64_t epoch = options.first_epoch; epoch < options.epochs; ++epoch) {
-    const double lr = epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;
+    const double lr =
+        epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;
     optimizer.set_lr(lr);
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
-      totals = train_epoch(model, optimizer, data, partition.indices(replica, epoch), options.batch_size,
-                           dropout_key(options.seed, epoch), hooks, &steps);
+      totals = train_epoch(model, optimizer, data, partition.indices(replica, epoch),
+                           options.batch_size, dropout_key(options.seed, epoch), hooks, &steps);
     } catch (const DivergenceError& e) {
-      throw DivergenceError(fmt::format("{} of epoch {}; lower the learning rate (--lr; this worker's step size is {})", e.what(), epoch + 1, lr));
+      throw DivergenceError(fmt::format(
+          "{} of epoch {}; lower the learning rate (--lr; this worker's step size is {})", e.what(),
+          epoch + 1, lr));
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     on_epoch(epoch + 1, totals, took.count());

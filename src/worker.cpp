@@ -16,7 +16,8 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   options.epochs = config.epochs;
   options.batch_size = hyper.batch_per_worker;
   options.lr = hyper.lr_per_worker;
-  for (int64_t e = 0; e < config.epochs; ++e) options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+  for (int64_t e = 0; e < config.epochs; ++e)
+    options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
   options.momentum = hyper.momentum;
   options.seed = uint64_t(config.seed);
   return options;
@@ -55,29 +56,31 @@ WorkerBody worker_body(const WorkerSetup& setup, MnistNet model, const Dataset& 
     check_bound();
     StepHooks hooks;
     hooks.before_step = [&](int64_t step) {
-      if (control != nullptr) control->steps[worker].value.store(first_step + step, std::memory_order_relaxed);
+      if (control != nullptr)
+        control->steps[worker].value.store(first_step + step, std::memory_order_relaxed);
       inject_planned_fault(setup.fault, worker, start.incarnation, step, *model);
     };
-    train_replica(model, train, partition, options, setup.topology.replica(worker),
-               [&](int64_t epoch, const Totals& totals, double seconds) {
-                 check_bound();  // every epoch: a step must not have unbound a parameter
-                 WorkerReport report;
-                 report.worker = worker;
-                 report.epoch = int32_t(epoch);
-                 report.samples = totals.samples;
-                 report.correct = totals.correct;
-                 report.loss_sum = totals.loss_sum;
-                 report.seconds = seconds;
-                 report.lr = options.lr_by_epoch[std::size_t(epoch - 1)];
-                 channel.send(report);
-                 // The next epoch starts from the average of all ranks (--sync epoch), or once
-                 // the checkpoint holds this one's end (--checkpoint-every).
-                 while (control != nullptr && control->waits_after(epoch) &&
-                        control->released_epoch.load(std::memory_order_acquire) < epoch) {
-                   std::this_thread::sleep_for(std::chrono::microseconds(200));
-                 }
-               },
-               hooks);
+    train_replica(
+        model, train, partition, options, setup.topology.replica(worker),
+        [&](int64_t epoch, const Totals& totals, double seconds) {
+          check_bound();  // every epoch: a step must not have unbound a parameter
+          WorkerReport report;
+          report.worker = worker;
+          report.epoch = int32_t(epoch);
+          report.samples = totals.samples;
+          report.correct = totals.correct;
+          report.loss_sum = totals.loss_sum;
+          report.seconds = seconds;
+          report.lr = options.lr_by_epoch[std::size_t(epoch - 1)];
+          channel.send(report);
+          // The next epoch starts from the average of all ranks (--sync epoch), or once
+          // the checkpoint holds this one's end (--checkpoint-every).
+          while (control != nullptr && control->waits_after(epoch) &&
+                 control->released_epoch.load(std::memory_order_acquire) < epoch) {
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+          }
+        },
+        hooks);
   };
 }
 

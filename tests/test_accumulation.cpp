@@ -9,8 +9,6 @@
 // workers, a broadcast instead of a mean, a partial --resume or a restart that starts from
 // anything but the shared parameters each miss by a large share of the change. Each worker's
 // (or rank's) reported loss is also the loss of its own slice at theta0: it names the slice.
-#include "torch_doctest.h"  // first: see there
-
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -29,11 +27,12 @@
 #include "hogwild/partition.h"
 #include "hogwild/trainer.h"
 #include "test_support.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
-using hogwild::testing::source_path;
 using hogwild::testing::run_shell;
 using hogwild::testing::slurp;
+using hogwild::testing::source_path;
 using hogwild::testing::TempDir;
 
 namespace {
@@ -117,7 +116,8 @@ struct Slice {
 
 // The batches replica `slot` of `replicas` takes in `epoch`, as the trainer takes them (the
 // partition, the batch size, the samples' dropout masks), each at theta0.
-Slice slice_at(const std::string& theta0, const Shape& shape, int64_t replicas, int64_t slot, int64_t epoch) {
+Slice slice_at(const std::string& theta0, const Shape& shape, int64_t replicas, int64_t slot,
+               int64_t epoch) {
   MnistNet model;
   load_parameters(*model, theta0);
   model->train();
@@ -127,11 +127,13 @@ Slice slice_at(const std::string& theta0, const Shape& shape, int64_t replicas, 
   Slice slice;
   for (std::size_t start = 0; start < rows.size(); start += std::size_t(shape.batch)) {
     const int64_t n = std::min<int64_t>(shape.batch, int64_t(rows.size() - start));
-    const auto index = torch::from_blob(const_cast<int64_t*>(rows.data() + start), {n}, torch::kInt64).clone();
+    const auto index =
+        torch::from_blob(const_cast<int64_t*>(rows.data() + start), {n}, torch::kInt64).clone();
     const auto images = data.images.index_select(0, index);
     const auto labels = data.labels.index_select(0, index);
-    auto mask = torch::empty({n, 64, 5, 5},
-                             torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
+    auto mask = torch::empty(
+        {n, 64, 5, 5},
+        torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
     fill_dropout_mask(mask.data_ptr<float>(), rows.data() + start, n, kDropoutUnits,
                       dropout_key(uint64_t(kSeed), epoch));
     model->zero_grad();
@@ -163,21 +165,25 @@ Tensors change(const Tensors& after, const Tensors& before) {
 }
 
 std::string train_args(const std::string& dir, const Shape& shape, const std::string& extra) {
-  return fmt::format("{} --config {} --recipe seed --batch-size {} --lr {} --momentum 0 --epochs {} "
-                     "--train-limit {} --test-limit 100 --threads 1 --seed {} --init-from {}/theta0.pt "
-                     "--save-model {}/out.pt --metrics-out {}/m.json {}",
-                     HOGWILD_TRAIN_BIN, source_path("configs/smoke.toml"), shape.batch, shape.lr,
-                     shape.epochs, shape.train_size, kSeed, dir, dir, dir, extra);
+  return fmt::format(
+      "{} --config {} --recipe seed --batch-size {} --lr {} --momentum 0 --epochs {} "
+      "--train-limit {} --test-limit 100 --threads 1 --seed {} --init-from {}/theta0.pt "
+      "--save-model {}/out.pt --metrics-out {}/m.json {}",
+      HOGWILD_TRAIN_BIN, source_path("configs/smoke.toml"), shape.batch, shape.lr, shape.epochs,
+      shape.train_size, kSeed, dir, dir, dir, extra);
 }
 
 std::string mpirun(int ranks) {
-  return fmt::format("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun "
-                     "--oversubscribe --bind-to none -np {} ", ranks);
+  return fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun "
+      "--oversubscribe --bind-to none -np {} ",
+      ranks);
 }
 
 // The loss a worker (`key` "worker") or an MPI rank (all its workers together: "rank")
 // reported for `epoch`.
-double reported_loss(const nlohmann::json& doc, int64_t who, int64_t epoch, const char* key = "worker") {
+double reported_loss(const nlohmann::json& doc, int64_t who, int64_t epoch,
+                     const char* key = "worker") {
   for (const auto& e : doc["epochs"]) {
     if (e[key] == who && e["epoch"] == epoch) return e["loss"];
   }
@@ -187,7 +193,9 @@ double reported_loss(const nlohmann::json& doc, int64_t who, int64_t epoch, cons
 
 }  // namespace
 
-TEST_CASE("2 Hogwild workers: the segment moves by the sum of both workers' updates, each on its own slice") {
+TEST_CASE(
+    "2 Hogwild workers: the segment moves by the sum of both workers' updates, each on its own "
+    "slice") {
   TempDir dir;
   const Tensors theta0 = make_theta0(dir.file("theta0.pt"));
   const Shape shape;
@@ -211,18 +219,22 @@ TEST_CASE("2 Hogwild workers: the segment moves by the sum of both workers' upda
   // Each worker reported its own slice's loss (at theta0, to well within the slices' gap).
   const auto doc = nlohmann::json::parse(slurp(dir.file("m.json")));
   MESSAGE("slice losses at theta0: " << s0.mean_loss() << ", " << s1.mean_loss() << "; reported "
-                                     << reported_loss(doc, 0, 1) << ", " << reported_loss(doc, 1, 1));
+                                     << reported_loss(doc, 0, 1) << ", "
+                                     << reported_loss(doc, 1, 1));
   CHECK(std::abs(s0.mean_loss() - s1.mean_loss()) > 0.005 * s0.mean_loss());
   CHECK(reported_loss(doc, 0, 1) == doctest::Approx(s0.mean_loss()).epsilon(0.001));
   CHECK(reported_loss(doc, 1, 1) == doctest::Approx(s1.mean_loss()).epsilon(0.001));
 }
 
-TEST_CASE("mpirun 2 ranks x 2 workers: the job's model is the mean of the ranks', each worker on its slot of 4") {
+TEST_CASE(
+    "mpirun 2 ranks x 2 workers: the job's model is the mean of the ranks', each worker on its "
+    "slot of 4") {
   TempDir dir;
   const Tensors theta0 = make_theta0(dir.file("theta0.pt"));
   const Shape shape;
   std::vector<Slice> slots;
-  for (int64_t slot = 0; slot < 4; ++slot) slots.push_back(slice_at(dir.file("theta0.pt"), shape, 4, slot, 0));
+  for (int64_t slot = 0; slot < 4; ++slot)
+    slots.push_back(slice_at(dir.file("theta0.pt"), shape, 4, slot, 0));
   // Rank k holds theta0 - lr * (its two workers' sums); the mean of the two ranks:
   Tensors expected = zeros_like(theta0);
   for (const auto& s : slots) add(expected, s.sum(), -shape.lr / 2);
@@ -248,12 +260,15 @@ TEST_CASE("mpirun 2 ranks x 2 workers: the job's model is the mean of the ranks'
       const Slice& b = slots[std::size_t(2 * rank + 1)];
       CAPTURE(rank);
       CHECK(reported_loss(doc, rank, 1, "rank") ==
-            doctest::Approx((a.loss_sum + b.loss_sum) / double(a.samples + b.samples)).epsilon(0.001));
+            doctest::Approx((a.loss_sum + b.loss_sum) / double(a.samples + b.samples))
+                .epsilon(0.001));
     }
   }
 }
 
-TEST_CASE("a worker killed from outside is replaced from the shared parameters, at its unfinished epoch") {
+TEST_CASE(
+    "a worker killed from outside is replaced from the shared parameters, at its unfinished "
+    "epoch") {
   TempDir dir;
   const Tensors theta0 = make_theta0(dir.file("theta0.pt"));
   // Large batches: few steps (a small change, so the first-order rule holds), slow ones (the
@@ -263,16 +278,19 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   shape.batch = 200;
   shape.epochs = 2;
   shape.lr = 2e-5;
-  std::ofstream(dir.file("run.sh")) << "exec " << train_args(dir.path(), shape, "--procs 2 --max-restarts 1")
-                                    << " >" << dir.file("out") << " 2>&1\n";
+  std::ofstream(dir.file("run.sh"))
+      << "exec " << train_args(dir.path(), shape, "--procs 2 --max-restarts 1") << " >"
+      << dir.file("out") << " 2>&1\n";
   // The run in the background; once a worker has reported its first epoch, SIGKILL it (the
   // workers are the parent's children in worker order): it dies early in its second epoch.
   const auto [code, text] = run_shell(fmt::format(
       "cd {0} || exit 1; (sh run.sh & echo $! > pid; wait $!; echo \"exit $?\" > done) & "
-      "for i in $(seq 1000); do grep -q 'epoch 1/2  worker' out 2>/dev/null && break; sleep 0.005; done; "
+      "for i in $(seq 1000); do grep -q 'epoch 1/2  worker' out 2>/dev/null && break; sleep 0.005; "
+      "done; "
       "n=$(grep -m 1 -o 'epoch 1/2  worker [0-9]' out | tail -c 2); "
       "worker=$(pgrep -P \"$(cat pid)\" | sed -n \"$((n + 1))p\"); kill -9 \"$worker\"; "
-      "echo \"killed worker $n: $worker\"; for i in $(seq 3000); do [ -f done ] && break; sleep 0.1; done; cat done",
+      "echo \"killed worker $n: $worker\"; for i in $(seq 3000); do [ -f done ] && break; sleep "
+      "0.1; done; cat done",
       dir.path()));
   const std::string out = slurp(dir.file("out"));
   INFO("script: " << text);
@@ -286,8 +304,9 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
   REQUIRE(std::sscanf(text.c_str() + said, "killed worker %lld:", &killed_worker) == 1);
   const int64_t killed = killed_worker;
   const int64_t epoch = 1;  // 0-based: the epoch it had not finished
-  CHECK(out.find(fmt::format("worker {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
-                             killed)) != std::string::npos);
+  CHECK(out.find(fmt::format(
+            "worker {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
+            killed)) != std::string::npos);
 
   // Every slot's every epoch once, and the part of the killed epoch that landed before the
   // kill: some number of whole steps (a step's layers land one by one, so each tensor may
@@ -309,7 +328,8 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
     std::size_t best_steps = 0;
     for (std::size_t steps = 0; steps <= lost.batches.size(); ++steps) {
       const auto expected = base[i] - shape.lr * lost.prefix(steps)[i];
-      const double miss = (actual[i] - expected).norm().item<double>() / expected.norm().item<double>();
+      const double miss =
+          (actual[i] - expected).norm().item<double>() / expected.norm().item<double>();
       if (miss < best) {
         best = miss;
         best_steps = steps;
@@ -319,9 +339,9 @@ TEST_CASE("a worker killed from outside is replaced from the shared parameters, 
     landed_min = std::min(landed_min, best_steps);
     landed_max = std::max(landed_max, best_steps);
   }
-  MESSAGE("largest relative miss of a tensor: " << worst << " with " << landed_min << "-" << landed_max
-                                                << " of the killed epoch's " << lost.batches.size()
-                                                << " steps landed");
+  MESSAGE("largest relative miss of a tensor: " << worst << " with " << landed_min << "-"
+                                                << landed_max << " of the killed epoch's "
+                                                << lost.batches.size() << " steps landed");
   CHECK(worst < kTolerance);
   CHECK(landed_max - landed_min <= 1);
   // The replacement trained its epoch whole, on its own slice.

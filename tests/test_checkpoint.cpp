@@ -1,5 +1,3 @@
-#include "torch_doctest.h"  // first: see there
-
 #include <filesystem>
 #include <fstream>
 
@@ -7,6 +5,7 @@
 #include "hogwild/error.h"
 #include "hogwild/model.h"
 #include "test_support.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 using hogwild::testing::TempDir;
@@ -28,7 +27,8 @@ TEST_CASE("saved parameters load back exactly, and no temporary file is left") {
   save_parameters(*saved, path);
   CHECK(std::filesystem::exists(path));
   int files = 0;  // the temporary file is gone
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    ++files;
   CHECK(files == 1);
 
   torch::manual_seed(2);
@@ -54,10 +54,11 @@ TEST_CASE("loading names the file and what is wrong with it") {
 
   const auto wrong = std::make_shared<WrongShapeImpl>();
   save_parameters(*wrong, dir.file("wrong.pt"));
-  CHECK_THROWS_WITH_AS(load_parameters(*model, dir.file("wrong.pt")),
-                       doctest::Contains("parameter 'conv1.weight' has shape [8, 1, 5, 5], the network "
-                                         "needs [16, 1, 5, 5]"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(
+      load_parameters(*model, dir.file("wrong.pt")),
+      doctest::Contains("parameter 'conv1.weight' has shape [8, 1, 5, 5], the network "
+                        "needs [16, 1, 5, 5]"),
+      InputError);
 
   torch::nn::Linear other(3, 4);  // names "weight" and "bias": none of ours
   save_parameters(*other, dir.file("other.pt"));
@@ -98,7 +99,8 @@ TEST_CASE("a checkpoint holds the run's state beside the parameters, and reads b
   CHECK(back.training_data == state.training_data);
   CHECK(back.partial);
   REQUIRE(back.momentum.size() == 3);
-  for (int k = 0; k < 3; ++k) CHECK(back.momentum[std::size_t(k)] == state.momentum[std::size_t(k)]);
+  for (int k = 0; k < 3; ++k)
+    CHECK(back.momentum[std::size_t(k)] == state.momentum[std::size_t(k)]);
 
   // The parameters load as from a file of parameters alone (hogwild_eval, --init-from).
   torch::manual_seed(4);
@@ -114,9 +116,12 @@ TEST_CASE("a file of parameters alone has no run state: --resume is refused with
   MnistNet model;
   save_parameters(*model, dir.file("old.pt"));
   CHECK_THROWS_WITH_AS(read_run_state(dir.file("old.pt")),
-                       doctest::Contains("holds parameters but not the run that made them"), InputError);
-  CHECK_THROWS_WITH_AS(read_run_state(dir.file("old.pt")), doctest::Contains(("--init-from " + dir.file("old.pt")).c_str()),
+                       doctest::Contains("holds parameters but not the run that made them"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(read_run_state(dir.file("old.pt")),
+                       doctest::Contains(("--init-from " + dir.file("old.pt")).c_str()),
                        InputError);
   std::ofstream(dir.file("junk.pt")) << "this is not a model";
-  CHECK_THROWS_WITH_AS(read_run_state(dir.file("junk.pt")), doctest::Contains("not a saved model"), InputError);
+  CHECK_THROWS_WITH_AS(read_run_state(dir.file("junk.pt")), doctest::Contains("not a saved model"),
+                       InputError);
 }

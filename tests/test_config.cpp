@@ -43,7 +43,7 @@ TEST_CASE("defaults: the scaled recipe, its batch and step size") {
   CHECK(config.batch_size == 0);  // the recipe's default
   CHECK_FALSE(config.eval_every_epoch);
   CHECK(config.target_accuracy == 0.0);
-  CHECK(config.lr == 0.0);        // the recipe's default
+  CHECK(config.lr == 0.0);  // the recipe's default
   CHECK(config.momentum == doctest::Approx(0.9));
   CHECK(config.threads == 0);
   CHECK(config.train_limit == 0);
@@ -52,14 +52,15 @@ TEST_CASE("defaults: the scaled recipe, its batch and step size") {
 
 TEST_CASE("flags override the file, the file overrides the defaults") {
   TempDir dir;
-  const auto path = write_toml(dir, "procs = 4\nepochs = 3\nlr = 0.05\ndataset = \"fashion-mnist\"\n"
-                                    "drop_last = true\nmomentum = 0\n");
+  const auto path = write_toml(dir,
+                               "procs = 4\nepochs = 3\nlr = 0.05\ndataset = \"fashion-mnist\"\n"
+                               "drop_last = true\nmomentum = 0\n");
   const Config config = parsed({"--config", path, "--procs", "3", "--batch-size", "64"});
-  CHECK(config.procs == 3);           // flag beats file
-  CHECK(config.epochs == 3);          // file beats default
+  CHECK(config.procs == 3);   // flag beats file
+  CHECK(config.epochs == 3);  // file beats default
   CHECK(config.lr == doctest::Approx(0.05));
-  CHECK(config.momentum == 0.0);      // an integer is accepted for a float key
-  CHECK(config.batch_size == 64);     // flag beats default
+  CHECK(config.momentum == 0.0);   // an integer is accepted for a float key
+  CHECK(config.batch_size == 64);  // flag beats default
   CHECK(config.dataset == "fashion-mnist");
   CHECK(config.drop_last);
   CHECK(config.config_file == path);
@@ -100,7 +101,7 @@ TEST_CASE("--help lists every option with its default") {
     CHECK(help.find(text) != std::string::npos);
   }
   CHECK(help.find("0: 256") != std::string::npos);  // batch_size 0 is the recipe's 256
-  CHECK(help.find("0.9") != std::string::npos);   // momentum default
+  CHECK(help.find("0.9") != std::string::npos);     // momentum default
 }
 
 TEST_CASE("invalid values are rejected with the field named") {
@@ -118,11 +119,15 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--procs", "-1"}, "invalid procs = -1");
   rejects({"--procs", "abc"}, "--procs");
   rejects({"--procs", "1000000"}, "invalid procs = 1000000");
-  rejects({"--procs", "99999999999999999999"}, "--procs: 99999999999999999999 is out of range for an integer");
-  rejects({"--seed", "-99999999999999999999"}, "--seed: -99999999999999999999 is out of range for an integer");
+  rejects({"--procs", "99999999999999999999"},
+          "--procs: 99999999999999999999 is out of range for an integer");
+  rejects({"--seed", "-99999999999999999999"},
+          "--seed: -99999999999999999999 is out of range for an integer");
   rejects({"--sync", "steps:0"}, "invalid sync = 'steps:0'");
-  rejects({"--precision", "fp16"}, "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision");
-  rejects({"--sync", "grads", "--procs", "2"}, "invalid sync = 'grads': averages gradients before every step");
+  rejects({"--precision", "fp16"},
+          "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision");
+  rejects({"--sync", "grads", "--procs", "2"},
+          "invalid sync = 'grads': averages gradients before every step");
   rejects({"--batch-size", "-1"}, "invalid batch_size = -1");
   rejects({"--batch-size", "3", "--procs", "4"},
           "invalid batch_size = 3: the scaled recipe splits it over the workers");
@@ -191,11 +196,14 @@ TEST_CASE("the data directory defaults to <project>/data/<dataset>") {
   CHECK(resolved_data_dir(config) == "/somewhere");
 }
 
-TEST_CASE("--resume adopts the saved training configuration, refuses a changed key and accepts a repeated one") {
+TEST_CASE(
+    "--resume adopts the saved training configuration, refuses a changed key and accepts a "
+    "repeated one") {
   TempDir dir;
   Config original;
-  parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist", "--drop-last",
-         "--sync", "steps:4", "--threads", "2", "--metrics-out", "a.json"}, original);
+  parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist",
+         "--drop-last", "--sync", "steps:4", "--threads", "2", "--metrics-out", "a.json"},
+        original);
   const std::string saved = training_config_toml(original);
   // Only what defines the training is recorded: not threads or files.
   CHECK(saved.find("procs = 3") != std::string::npos);
@@ -219,8 +227,9 @@ TEST_CASE("--resume adopts the saved training configuration, refuses a changed k
   }
   SUBCASE("the original command line repeated: accepted") {
     Config config;
-    parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist", "--drop-last",
-           "--sync", "steps:4", "--resume", "ck.pt"}, config);
+    parse({"--procs", "3", "--lr", "0.05", "--epochs", "7", "--dataset", "fashion-mnist",
+           "--drop-last", "--sync", "steps:4", "--resume", "ck.pt"},
+          config);
     CHECK_NOTHROW(adopt_training_config(saved, "--resume ck.pt", config));
   }
   SUBCASE("each changed training key: one line naming it and the saved value") {
@@ -245,16 +254,17 @@ TEST_CASE("--resume adopts the saved training configuration, refuses a changed k
       INFO(flags[0]);
       const std::string flag = flags[0].substr(0, flags[0].find('='));
       CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config),
-                           doctest::Contains(("--resume ck.pt: " + flag + " ").c_str()), InputError);
-      CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config), doctest::Contains(message.c_str()),
+                           doctest::Contains(("--resume ck.pt: " + flag + " ").c_str()),
                            InputError);
+      CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config),
+                           doctest::Contains(message.c_str()), InputError);
     }
   }
   SUBCASE("a config file counts as given") {
     Config config;
     parse({"--config", write_toml(dir, "lr = 0.2\n"), "--resume", "ck.pt"}, config);
-    CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config), doctest::Contains("which has lr = 0.05"),
-                         InputError);
+    CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config),
+                         doctest::Contains("which has lr = 0.05"), InputError);
   }
 }
 

@@ -1,22 +1,24 @@
-#include "torch_doctest.h"  // first: see there
-
 #include <ATen/Parallel.h>
 
 #include "hogwild/conv_pool_relu.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 
 namespace {
 
-torch::Tensor aten_block(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int64_t conv_padding,
-                         int64_t pool_padding) {
-  return torch::relu(torch::max_pool2d(torch::conv2d(x, w, b, 1, conv_padding), 2, 2, pool_padding));
+torch::Tensor aten_block(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                         int64_t conv_padding, int64_t pool_padding) {
+  return torch::relu(
+      torch::max_pool2d(torch::conv2d(x, w, b, 1, conv_padding), 2, 2, pool_padding));
 }
 
 // Small integers everywhere: every sum is exact in any order, so ours and ATen's must agree
 // bit for bit, ties in the pool (many, here) included.
-void expect_same_as_aten(const torch::Tensor& image, int64_t kernel, int64_t conv_padding, int64_t pool_padding) {
-  const auto w1 = torch::randint(-2, 3, {16, 1, kernel, kernel}).to(torch::kFloat32).requires_grad_(true);
+void expect_same_as_aten(const torch::Tensor& image, int64_t kernel, int64_t conv_padding,
+                         int64_t pool_padding) {
+  const auto w1 =
+      torch::randint(-2, 3, {16, 1, kernel, kernel}).to(torch::kFloat32).requires_grad_(true);
   const auto b1 = torch::randint(-2, 3, {16}).to(torch::kFloat32).requires_grad_(true);
   const auto w2 = w1.detach().clone().requires_grad_(true);
   const auto b2 = b1.detach().clone().requires_grad_(true);
@@ -32,7 +34,9 @@ void expect_same_as_aten(const torch::Tensor& image, int64_t kernel, int64_t con
   CHECK(torch::equal(b1.grad(), b2.grad()));
 }
 
-torch::Tensor small_integers(at::IntArrayRef shape) { return torch::randint(-3, 4, shape).to(torch::kFloat32); }
+torch::Tensor small_integers(at::IntArrayRef shape) {
+  return torch::randint(-3, 4, shape).to(torch::kFloat32);
+}
 
 }  // namespace
 
@@ -61,7 +65,8 @@ TEST_CASE("conv_pool_relu on real-valued images: the same values to rounding") {
   torch::manual_seed(7);
   const auto image = torch::rand({4, 1, 28, 28});
   const auto w = torch::randn({16, 1, 5, 5}) * 0.2, b = torch::randn({16}) * 0.1;
-  CHECK(torch::allclose(conv_pool_relu(image, w, b, 1, 1), aten_block(image, w, b, 1, 1), 1e-5, 1e-5));
+  CHECK(torch::allclose(conv_pool_relu(image, w, b, 1, 1), aten_block(image, w, b, 1, 1), 1e-5,
+                        1e-5));
 }
 
 TEST_CASE("conv_pool_relu leaves other shapes and an image that needs a gradient to ATen") {

@@ -1,9 +1,9 @@
-#include "hogwild/dropout.h"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <vector>
+
+#include "hogwild/dropout.h"
 
 using namespace hogwild;
 
@@ -44,7 +44,8 @@ TEST_CASE("units that do not fill whole bytes or words get the same bits as whol
     CAPTURE(units);
     const auto part = masks({3, 11}, units, key);
     for (int64_t s = 0; s < 2; ++s) {
-      CHECK(std::equal(part.begin() + s * units, part.begin() + (s + 1) * units, whole.begin() + s * 128));
+      CHECK(std::equal(part.begin() + s * units, part.begin() + (s + 1) * units,
+                       whole.begin() + s * 128));
     }
   }
 }

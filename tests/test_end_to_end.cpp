@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,21 +12,20 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <signal.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "test_support.h"
 
-using hogwild::testing::source_path;
 using hogwild::testing::idx_images_bytes;
 using hogwild::testing::idx_labels_bytes;
 using hogwild::testing::run_shell;
-using hogwild::testing::slurp;
 using hogwild::testing::shm_entries;
 using hogwild::testing::skip;
-using hogwild::testing::wait_child;
+using hogwild::testing::slurp;
+using hogwild::testing::source_path;
 using hogwild::testing::TempDir;
+using hogwild::testing::wait_child;
 using hogwild::testing::write_bytes;
 
 namespace {
@@ -159,8 +159,8 @@ std::string test_line(const std::string& out) {
 TEST_CASE("smoke run with 2 processes: loss falls, accuracy beats chance, nothing left behind") {
   TempDir dir;
   const std::string metrics = dir.file("metrics.json");
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                 "--metrics-out", metrics});
+  const Outcome run = run_train(
+      {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--metrics-out", metrics});
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
@@ -211,7 +211,8 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
   write_bytes(dir.file("train-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 12}));
   std::filesystem::create_directory(dir.file("small"));  // valid IDX files, 20x20 images
   write_bytes(dir.file("small/train-images-idx3-ubyte"), idx_images_bytes(8, 20, 20));
-  write_bytes(dir.file("small/train-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 8}));
+  write_bytes(dir.file("small/train-labels-idx1-ubyte"),
+              idx_labels_bytes({1, 2, 3, 4, 5, 6, 7, 8}));
   std::ofstream(dir.file("unknown.toml")) << "procs = 2\nlearning_rate = 0.1\n";
   std::ofstream(dir.file("wrong-type.toml")) << "epochs = \"many\"\n";
 
@@ -233,14 +234,18 @@ TEST_CASE("bad input: one line on stderr, exit code 2, nothing left behind") {
       {{"--save-model", dir.file("no/such/dir/m.pt")}, "--save-model"},
       {{"--checkpoint-every", "2"}, "needs a file to save to: add --save-model PATH"},
       {{"--max-restarts", "-1"}, "invalid max_restarts = -1"},
-      {{"--metrics-out", dir.file("out"), "--save-model", dir.file("./out"), "--train-limit", "256"},
+      {{"--metrics-out", dir.file("out"), "--save-model", dir.file("./out"), "--train-limit",
+        "256"},
        "--metrics-out " + dir.file("out") + " and --save-model " + dir.file("./out") +
            " are the same file: the metrics would replace the model; give two files"},
-      {{"--sync-timeout", "-1"}, "invalid sync_timeout = -1: must be between 0 (never) and 1000000 seconds"},
-      {{"--stall-timeout", "-1"}, "invalid stall_timeout = -1: must be between 0 (never) and 1000000 seconds"},
+      {{"--sync-timeout", "-1"},
+       "invalid sync_timeout = -1: must be between 0 (never) and 1000000 seconds"},
+      {{"--stall-timeout", "-1"},
+       "invalid stall_timeout = -1: must be between 0 (never) and 1000000 seconds"},
       {{"--metrics-out", dir.path(), "--train-limit", "256"}, ": is a directory; give a file name"},
       {{"--save-model", "-"}, "invalid save_model = '-': the model is binary"},
-      {{"--data-dir", dir.file("small")}, "train-images-idx3-ubyte: images are 20x20, the network needs 28x28"},
+      {{"--data-dir", dir.file("small")},
+       "train-images-idx3-ubyte: images are 20x20, the network needs 28x28"},
   };
   for (const auto& [args, message] : cases) {
     const Outcome run = run_train(args);
@@ -266,18 +271,20 @@ TEST_CASE("--help lists the options and exits 0") {
 TEST_CASE("a worker killed mid-run is replaced, training completes and the restart is counted") {
   TempDir dir;
   const std::string metrics = dir.file("metrics.json");
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                 "--metrics-out", metrics},
-                                {"HOGWILD_TEST_FAULT=1:70:kill"});  // worker 1, in epoch 2
+  const Outcome run = run_train(
+      {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--metrics-out", metrics},
+      {"HOGWILD_TEST_FAULT=1:70:kill"});  // worker 1, in epoch 2
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
-  CHECK(run.out.find("worker 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 3)") !=
+  CHECK(run.out.find(
+            "worker 1 failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 3)") !=
         std::string::npos);
   CHECK(run.out.find("restarts: 1") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp(metrics));
   CHECK(doc["restarts"] == 1);
-  CHECK(double(doc["test"]["accuracy"]) > 65.0);  // the smoke run's bar, less a little for the lost steps
+  CHECK(double(doc["test"]["accuracy"]) >
+        65.0);  // the smoke run's bar, less a little for the lost steps
   int worker1_epochs = 0;
   for (const auto& e : doc["epochs"]) worker1_epochs += e["worker"] == 1;
   CHECK(worker1_epochs == 3);  // the lost epoch was trained again
@@ -288,8 +295,8 @@ TEST_CASE("a worker killed mid-run is replaced, training completes and the resta
 TEST_CASE("a worker stopped with SIGSTOP is noticed after --stall-timeout, killed and replaced") {
   TempDir dir;
   const std::string metrics = dir.file("metrics.json");
-  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                       "--stall-timeout", "2", "--metrics-out", metrics});
+  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs",
+                                       "2", "--stall-timeout", "2", "--metrics-out", metrics});
   REQUIRE(wait_for_output(started, "epoch 1/3  worker 1"));
   const std::vector<int> workers = hogwild::testing::children_of(started.pid);
   REQUIRE(workers.size() == 2);
@@ -300,7 +307,8 @@ TEST_CASE("a worker stopped with SIGSTOP is noticed after --stall-timeout, kille
   REQUIRE(run.exit_code == 0);
   const auto said = run.out.find("worker 1 failed (stalled: no step for ");
   REQUIRE(said != std::string::npos);
-  CHECK(run.out.find(" s; it was stopped (T)); restarting it at epoch 2 (restart 1 of 3)", said) != std::string::npos);
+  CHECK(run.out.find(" s; it was stopped (T)); restarting it at epoch 2 (restart 1 of 3)", said) !=
+        std::string::npos);
   CHECK(run.out.find("restarts: 1") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp(metrics));
   CHECK(doc["restarts"] == 1);
@@ -312,17 +320,19 @@ TEST_CASE("past --max-restarts the run stops and names the rank, how and the epo
   const std::vector<std::pair<std::string, std::string>> faults = {
       {"1:5:kill", "worker 1 failed in epoch 1 (signal 9 (SIGKILL)); 0 of 0 restarts used"},
       {"0:5:abort", "worker 0 failed in epoch 1 (signal 6 (SIGABRT))"},
-      {"1:5:throw", "worker 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
+      {"1:5:throw",
+       "worker 1 failed in epoch 1 (exit code 1: injected fault (HOGWILD_TEST_FAULT))"},
       {"0:5:exit", "worker 0 failed in epoch 1 (exit code 3)"},
       // A parameter copied out of the segment (as a .to() would) is caught at the epoch's end.
-      {"1:5:private_copy", "worker 1 failed in epoch 1 (exit code 1: worker 1: parameter "
-                           "conv1.weight no longer lies in the shared segment"},
+      {"1:5:private_copy",
+       "worker 1 failed in epoch 1 (exit code 1: worker 1: parameter "
+       "conv1.weight no longer lies in the shared segment"},
   };
   for (const auto& [fault, message] : faults) {
     CAPTURE(fault);
-    const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                   "--max-restarts", "0"},
-                                  {"HOGWILD_TEST_FAULT=" + fault});
+    const Outcome run = run_train(
+        {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--max-restarts", "0"},
+        {"HOGWILD_TEST_FAULT=" + fault});
     INFO("stderr: " << run.err);
     CHECK(run.exit_code == 1);
     CHECK(run.err.find(message) != std::string::npos);
@@ -350,8 +360,8 @@ TEST_CASE("--precision bf16 trains, says so, and keeps fp32 parameters in the se
 }
 
 TEST_CASE("a diverging loss stops the run with worker, epoch, step and a hint") {
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                 "--lr", "1e12"});
+  const Outcome run =
+      run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2", "--lr", "1e12"});
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   CHECK(run.exit_code == 1);
@@ -373,8 +383,9 @@ TEST_CASE("SIGINT or SIGTERM to the parent stops the workers: exit 130 or 143") 
     const Outcome run = finish(started);
     INFO("stderr: " << run.err);
     CHECK(run.exit_code == 128 + sig);
-    CHECK(run.err.find(sig == SIGINT ? "interrupted by SIGINT; workers stopped"
-                                     : "interrupted by SIGTERM; workers stopped") != std::string::npos);
+    CHECK(run.err.find(sig == SIGINT
+                           ? "interrupted by SIGINT; workers stopped"
+                           : "interrupted by SIGTERM; workers stopped") != std::string::npos);
     CHECK_FALSE(run.orphans);
     CHECK(left_in_shm(run.pid).empty());
   }
@@ -383,8 +394,8 @@ TEST_CASE("SIGINT or SIGTERM to the parent stops the workers: exit 130 or 143") 
 TEST_CASE("the parent killed with SIGKILL: the workers exit on their own") {
   // All of MNIST: an epoch takes seconds, so the workers are mid-epoch, far from the report
   // that would fail on the closed pipe: only their parent-death signal stops them in time.
-  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                       "--epochs", "1000", "--train-limit", "0"});
+  const Started started = start_train({"--config", source_path("configs/smoke.toml"), "--procs",
+                                       "2", "--epochs", "1000", "--train-limit", "0"});
   REQUIRE(wait_for_output(started, "model: "));
   std::vector<int> workers;
   for (int i = 0; i < 1000 && workers.size() < 2; ++i) {  // forked right after that line
@@ -426,7 +437,8 @@ TEST_CASE("--save-model writes the parameters that hogwild_eval and --init-from 
   const std::string fresh_metrics = metrics_dir.file("fresh.json");
   const std::string resumed_metrics = metrics_dir.file("resumed.json");
   REQUIRE(run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
-                     "--metrics-out", fresh_metrics}).exit_code == 0);
+                     "--metrics-out", fresh_metrics})
+              .exit_code == 0);
   const Outcome resumed = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
                                      "--init-from", model, "--metrics-out", resumed_metrics});
   REQUIRE(resumed.exit_code == 0);
@@ -466,8 +478,11 @@ TEST_CASE("two runs at once on one machine do not interfere: each trains what it
   // at once must each save exactly the model of a run alone; sharing any memory would not.
   TempDir dir;
   const auto args = [&](const std::string& model) {
-    return std::vector<std::string>{"--config", source_path("configs/smoke.toml"), "--procs", "1",
-                                    "--threads", "1", "--epochs", "2", "--save-model", dir.file(model)};
+    return std::vector<std::string>{"--config",     source_path("configs/smoke.toml"),
+                                    "--procs",      "1",
+                                    "--threads",    "1",
+                                    "--epochs",     "2",
+                                    "--save-model", dir.file(model)};
   };
   REQUIRE(run_train(args("alone.pt")).exit_code == 0);
   const Started first = start_train(args("first.pt"));
@@ -500,8 +515,9 @@ TEST_CASE("a /dev/shm without room: a clear message, exit 1, no segment") {
   }
   const std::string command =
       "unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm "
-      "|| exit 99; " + std::string(HOGWILD_TRAIN_BIN) + " --config " +
-      source_path("configs/smoke.toml") + "; code=$?; ls -A /dev/shm; exit $code' 2>&1";
+      "|| exit 99; " +
+      std::string(HOGWILD_TRAIN_BIN) + " --config " + source_path("configs/smoke.toml") +
+      "; code=$?; ls -A /dev/shm; exit $code' 2>&1";
   const auto [code, text] = run_shell(command);
   INFO("output: " << text);
   CHECK(code == 1);
@@ -524,7 +540,8 @@ TEST_CASE("Ctrl-C while the data loads: a message, exit 130, nothing left behind
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   CHECK(run.exit_code == 130);
-  CHECK(run.err == "hogwild_train: interrupted by SIGINT while loading data; nothing to clean up\n");
+  CHECK(run.err ==
+        "hogwild_train: interrupted by SIGINT while loading data; nothing to clean up\n");
   CHECK(run.out.find("model:") == std::string::npos);  // stopped before the segment existed
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());
@@ -533,13 +550,15 @@ TEST_CASE("Ctrl-C while the data loads: a message, exit 130, nothing left behind
 TEST_CASE("fork() failing: the worker is named, the workers already started are stopped") {
   // RLIMIT_NPROC binds only users without CAP_SYS_RESOURCE: run as nobody with room for the
   // parent's own threads and a few workers, and ask for more workers than that.
-  if (::geteuid() != 0 || ::system("command -v setpriv >/dev/null && command -v prlimit >/dev/null") != 0) {
+  if (::geteuid() != 0 ||
+      ::system("command -v setpriv >/dev/null && command -v prlimit >/dev/null") != 0) {
     skip("needs root, setpriv(1) and prlimit(1)");
     return;
   }
   const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
   if (run_shell(as_nobody + "test -x " + std::string(HOGWILD_TRAIN_BIN) + " -a -r " +
-                source_path("data/mnist/train-labels-idx1-ubyte")).first != 0) {
+                source_path("data/mnist/train-labels-idx1-ubyte"))
+          .first != 0) {
     skip("user nobody cannot run the binary or read data/mnist here");
     return;
   }
@@ -576,7 +595,8 @@ TEST_CASE("a data set too large for the memory left: a clear message before any 
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   const std::string command = "prlimit --data=" + std::to_string(250 << 20) + " " +
-                              std::string(HOGWILD_TRAIN_BIN) + " --procs 2 --test-limit 100 2>&1 >/dev/null";
+                              std::string(HOGWILD_TRAIN_BIN) +
+                              " --procs 2 --test-limit 100 2>&1 >/dev/null";
   const auto [code, text] = run_shell(command);
   INFO("stderr: " << text);
   CHECK(code == 1);
@@ -584,7 +604,8 @@ TEST_CASE("a data set too large for the memory left: a clear message before any 
   CHECK(text.find("train-*") != std::string::npos);
   // Either the check before decoding or, if even reading the file does not fit, the
   // allocation itself: both name the files and the way out.
-  CHECK((text.find("(60000 images of 28x28 as float32) needs 180 MiB but only") != std::string::npos ||
+  CHECK((text.find("(60000 images of 28x28 as float32) needs 180 MiB but only") !=
+             std::string::npos ||
          text.find("out of memory while loading") != std::string::npos));
   CHECK(text.find("--train-limit") != std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
@@ -595,8 +616,9 @@ TEST_CASE("--eval-every-epoch evaluates the shared parameters after every epoch"
   TempDir dir;
   const std::string metrics = dir.file("metrics.json");
   const std::string model = dir.file("model.pt");
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "3",
-                                 "--eval-every-epoch", "--metrics-out", metrics, "--save-model", model});
+  const Outcome run =
+      run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "3",
+                 "--eval-every-epoch", "--metrics-out", metrics, "--save-model", model});
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
@@ -626,9 +648,9 @@ TEST_CASE("--target-accuracy stops at the target, reports the time and keeps tha
   TempDir dir;
   const std::string metrics = dir.file("metrics.json");
   const std::string model = dir.file("model.pt");
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "50",
-                                 "--target-accuracy", "70", "--metrics-out", metrics,
-                                 "--save-model", model});
+  const Outcome run =
+      run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "50",
+                 "--target-accuracy", "70", "--metrics-out", metrics, "--save-model", model});
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
@@ -671,8 +693,8 @@ TEST_CASE("a target that is not reached: the run trains every epoch and says so"
 TEST_CASE("--metrics-out - and /dev/stdout: the JSON alone on stdout, what people read on stderr") {
   for (const char* name : {"-", "/dev/stdout"}) {
     CAPTURE(name);
-    const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1",
-                                   "--metrics-out", name});
+    const Outcome run = run_train(
+        {"--config", source_path("configs/smoke.toml"), "--epochs", "1", "--metrics-out", name});
     INFO("stderr: " << run.err);
     REQUIRE(run.exit_code == 0);
     const auto doc = nlohmann::json::parse(run.out);  // throws unless stdout is the JSON only
@@ -687,11 +709,13 @@ TEST_CASE("a failed write is an error naming the file and the reason, never a su
                                  "--metrics-out", "/dev/full"});
   INFO("stdout: " << run.out);
   CHECK(run.exit_code == 1);
-  CHECK(run.err == "hogwild_train: error: --metrics-out /dev/full: cannot write: No space left on device\n");
+  CHECK(run.err ==
+        "hogwild_train: error: --metrics-out /dev/full: cannot write: No space left on device\n");
   CHECK(run.out.find("metrics:") == std::string::npos);
   CHECK(std::filesystem::is_character_file("/dev/full"));
   CHECK(run_train({"--config", source_path("configs/smoke.toml"), "--epochs", "1", "--metrics-out",
-                   "/dev/null"}).exit_code == 0);
+                   "/dev/null"})
+            .exit_code == 0);
   CHECK(std::filesystem::is_character_file("/dev/null"));
 }
 
@@ -708,8 +732,8 @@ TEST_CASE("a read-only directory is refused before training, a full file system 
       "unshare --mount --propagation private sh -c 'cd " + dir.path() +
       " && mkdir ro full && mount -t tmpfs -o ro,size=64k tmpfs ro && "
       "mount -t tmpfs -o size=64k tmpfs full || exit 99; " +
-      train + " --metrics-out ro/m.json >ro.out 2>ro.err; echo \"ro exit $?\"; " +
-      train + " --save-model full/model.pt >full.out 2>full.err; echo \"full exit $?\"; ls -A full; "
+      train + " --metrics-out ro/m.json >ro.out 2>ro.err; echo \"ro exit $?\"; " + train +
+      " --save-model full/model.pt >full.out 2>full.err; echo \"full exit $?\"; ls -A full; "
       "echo end'";
   const auto [code, text] = run_shell(command);
   INFO("output: " << text);
@@ -718,26 +742,30 @@ TEST_CASE("a read-only directory is refused before training, a full file system 
   CHECK(slurp(dir.file("ro.err")) ==
         "hogwild_train: error: --metrics-out ro/m.json: cannot write: Read-only file system\n");
   CHECK(text.find("full exit 1\n") != std::string::npos);
-  CHECK(slurp(dir.file("full.err")) ==
-        "hogwild_train: error: --save-model full/model.pt: cannot write: No space left on device\n");
+  CHECK(
+      slurp(dir.file("full.err")) ==
+      "hogwild_train: error: --save-model full/model.pt: cannot write: No space left on device\n");
   CHECK(slurp(dir.file("full.out")).find("saved to") == std::string::npos);
   CHECK(text.find("full exit 1\nend") != std::string::npos);  // no temporary file left in full/
 }
 
-TEST_CASE("a worker's exception reaches the user as its first line, and the same failure twice is not retried") {
-  const Outcome run = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "2",
-                                 "--max-restarts", "3"},
-                                {"HOGWILD_TEST_FAULT=1:5:throw_always"});
+TEST_CASE(
+    "a worker's exception reaches the user as its first line, and the same failure twice is not "
+    "retried") {
+  const Outcome run = run_train(
+      {"--config", source_path("configs/smoke.toml"), "--procs", "2", "--max-restarts", "3"},
+      {"HOGWILD_TEST_FAULT=1:5:throw_always"});
   INFO("stdout: " << run.out);
   INFO("stderr: " << run.err);
   CHECK(run.exit_code == 1);
   // Restarted once (a fault may be transient), then it failed the same way in the same epoch.
-  CHECK(run.out.find("worker 1 failed (exit code 1: injected fault (HOGWILD_TEST_FAULT)); restarting it at epoch 1 (restart 1 of 3)") !=
-        std::string::npos);
+  CHECK(run.out.find("worker 1 failed (exit code 1: injected fault (HOGWILD_TEST_FAULT)); "
+                     "restarting it at epoch 1 (restart 1 of 3)") != std::string::npos);
   CHECK(run.out.find("restart 2 of 3") == std::string::npos);
-  CHECK(run.err == "hogwild_train: error: worker 1 failed in epoch 1 (exit code 1: injected fault "
-                   "(HOGWILD_TEST_FAULT)); it failed the same way in the same epoch after a restart, so it "
-                   "is not restarted again\n");
+  CHECK(run.err ==
+        "hogwild_train: error: worker 1 failed in epoch 1 (exit code 1: injected fault "
+        "(HOGWILD_TEST_FAULT)); it failed the same way in the same epoch after a restart, so it "
+        "is not restarted again\n");
   CHECK(run.out.find("frame #0") == std::string::npos);
   CHECK_FALSE(run.orphans);
   CHECK(left_in_shm(run.pid).empty());
@@ -750,7 +778,8 @@ TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and
   }
   TempDir dir;
   const std::string command = "script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
-                              source_path("configs/smoke.toml") + " --procs 1 --epochs 1 --train-limit 6000' /dev/null > " +
+                              source_path("configs/smoke.toml") +
+                              " --procs 1 --epochs 1 --train-limit 6000' /dev/null > " +
                               dir.file("tty.txt");
   REQUIRE(run_shell(command).first == 0);
   const std::string screen = slurp(dir.file("tty.txt"));
@@ -761,12 +790,13 @@ TEST_CASE("on a terminal a live line shows the epoch's progress and the ETA, and
   // Cleared before the epoch line: the line starts right after the erase.
   CHECK(screen.find("\r\033[Kepoch 1/1  worker 0  loss") != std::string::npos);
   // --progress off keeps the terminal free of it; --progress on shows it in a file too.
-  const auto [off_code, off] = run_shell("script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
-                                         source_path("configs/smoke.toml") + " --epochs 1 --progress off' /dev/null");
+  const auto [off_code, off] =
+      run_shell("script -qec '" + std::string(HOGWILD_TRAIN_BIN) + " --config " +
+                source_path("configs/smoke.toml") + " --epochs 1 --progress off' /dev/null");
   CHECK(off_code == 0);
   CHECK(off.find("\033[K") == std::string::npos);
-  const Outcome on = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "1", "--epochs", "1",
-                                "--train-limit", "6000", "--progress", "on"});
+  const Outcome on = run_train({"--config", source_path("configs/smoke.toml"), "--procs", "1",
+                                "--epochs", "1", "--train-limit", "6000", "--progress", "on"});
   CHECK(on.exit_code == 0);
   CHECK(on.out.find("\r\033[Kepoch 1/1 ") != std::string::npos);
 }

@@ -52,11 +52,13 @@ TEST_CASE("a good label file parses, raw and gzip-compressed") {
 }
 
 TEST_CASE("corrupt headers are reported with the file name") {
-  CHECK_THROWS_WITH_AS(parse_images({}), "images.idx: file is 0 bytes, too short for an IDX header (empty file)",
+  CHECK_THROWS_WITH_AS(parse_images({}),
+                       "images.idx: file is 0 bytes, too short for an IDX header (empty file)",
                        InputError);
-  CHECK_THROWS_WITH_AS(parse_images(idx_images_bytes(1, 2, 2, 0x00000804)),
-                       doctest::Contains("images.idx: bad magic number 0x00000804, expected 0x00000803"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(
+      parse_images(idx_images_bytes(1, 2, 2, 0x00000804)),
+      doctest::Contains("images.idx: bad magic number 0x00000804, expected 0x00000803"),
+      InputError);
   CHECK_THROWS_WITH_AS(parse_images(idx_labels_bytes({1, 2})),
                        doctest::Contains("this is a label file, not an image file"), InputError);
   CHECK_THROWS_WITH_AS(parse_labels(idx_images_bytes(1, 2, 2)),
@@ -71,17 +73,20 @@ TEST_CASE("corrupt headers are reported with the file name") {
                        doctest::Contains("image size 0x28"), InputError);
   CHECK_THROWS_WITH_AS(parse_images(idx_images_bytes(1, 28, 5000)),
                        doctest::Contains("outside 1..4096"), InputError);
-  CHECK_THROWS_WITH_AS(parse_labels(idx_labels_bytes({})), doctest::Contains("0 labels"), InputError);
+  CHECK_THROWS_WITH_AS(parse_labels(idx_labels_bytes({})), doctest::Contains("0 labels"),
+                       InputError);
 }
 
 TEST_CASE("truncated and overlong bodies are reported") {
   auto images = idx_images_bytes(3, 4, 5);
   images.pop_back();
   CHECK_THROWS_WITH_AS(parse_images(images),
-                       "images.idx: truncated: header promises 60 data bytes, file has 59", InputError);
+                       "images.idx: truncated: header promises 60 data bytes, file has 59",
+                       InputError);
   images.push_back(1);
   images.push_back(2);
-  CHECK_THROWS_WITH_AS(parse_images(images), doctest::Contains("1 unexpected bytes after"), InputError);
+  CHECK_THROWS_WITH_AS(parse_images(images), doctest::Contains("1 unexpected bytes after"),
+                       InputError);
   auto labels = idx_labels_bytes({1, 2, 3});
   labels.pop_back();
   CHECK_THROWS_WITH_AS(parse_labels(labels), doctest::Contains("truncated"), InputError);
@@ -112,15 +117,15 @@ TEST_CASE("damaged gzip data is reported") {
     auto cut = compressed;
     cut.resize(cut.size() / 2);
     write_bytes(dir.file("cut.gz"), cut);
-    CHECK_THROWS_WITH_AS(read_idx_images(dir.file("cut.gz")), doctest::Contains("gzip data is damaged"),
-                         InputError);
+    CHECK_THROWS_WITH_AS(read_idx_images(dir.file("cut.gz")),
+                         doctest::Contains("gzip data is damaged"), InputError);
   }
   SUBCASE("checksum wrong") {
     auto bad = compressed;
     bad[bad.size() - 6] ^= 0xff;  // inside the CRC-32 trailer
     write_bytes(dir.file("crc.gz"), bad);
-    CHECK_THROWS_WITH_AS(read_idx_images(dir.file("crc.gz")), doctest::Contains("gzip data is damaged"),
-                         InputError);
+    CHECK_THROWS_WITH_AS(read_idx_images(dir.file("crc.gz")),
+                         doctest::Contains("gzip data is damaged"), InputError);
   }
 }
 
@@ -128,14 +133,16 @@ TEST_CASE("files that cannot be read are reported by name") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(read_idx_images(dir.file("missing")),
                        doctest::Contains("missing: No such file or directory"), InputError);
-  CHECK_THROWS_WITH_AS(read_idx_images(dir.path()), doctest::Contains("not a regular file"), InputError);
+  CHECK_THROWS_WITH_AS(read_idx_images(dir.path()), doctest::Contains("not a regular file"),
+                       InputError);
   write_bytes(dir.file("empty"), {});
-  CHECK_THROWS_WITH_AS(read_idx_labels(dir.file("empty")), doctest::Contains("empty file"), InputError);
+  CHECK_THROWS_WITH_AS(read_idx_labels(dir.file("empty")), doctest::Contains("empty file"),
+                       InputError);
   if (::geteuid() != 0) {  // root reads anything
     write_bytes(dir.file("locked"), idx_labels_bytes({1}));
     ::chmod(dir.file("locked").c_str(), 0);
-    CHECK_THROWS_WITH_AS(read_idx_labels(dir.file("locked")), doctest::Contains("Permission denied"),
-                         InputError);
+    CHECK_THROWS_WITH_AS(read_idx_labels(dir.file("locked")),
+                         doctest::Contains("Permission denied"), InputError);
   }
 }
 
@@ -149,13 +156,14 @@ TEST_CASE("a split finds raw or .gz files and checks that images and labels agre
 
   write_bytes(dir.file("t10k-images-idx3-ubyte"), idx_images_bytes(4, 28, 28));
   write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3}));
-  CHECK_THROWS_WITH_AS(read_idx_split(dir.path(), "t10k"),
-                       doctest::Contains("holds 4 images but"), InputError);
+  CHECK_THROWS_WITH_AS(read_idx_split(dir.path(), "t10k"), doctest::Contains("holds 4 images but"),
+                       InputError);
 
   TempDir empty;
-  CHECK_THROWS_WITH_AS(read_idx_split(empty.path(), "train"),
-                       doctest::Contains("neither train-images-idx3-ubyte nor train-images-idx3-ubyte.gz found"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(
+      read_idx_split(empty.path(), "train"),
+      doctest::Contains("neither train-images-idx3-ubyte nor train-images-idx3-ubyte.gz found"),
+      InputError);
 }
 
 TEST_CASE("a file larger than the limit is refused") {

@@ -1,11 +1,10 @@
 // The MPI ranks' agreement (mpi_job.h) and the gradient average of --sync grads
 // (gradient_average.h), without mpirun: the pure parts, and a world of one. Under mpirun both
 // are tested end to end in test_mpi.cpp (ranks that disagree; grads against one process).
-#include "torch_doctest.h"  // first: see there
-
 #include "hogwild/error.h"
 #include "hogwild/gradient_average.h"
 #include "hogwild/mpi_job.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 
@@ -20,7 +19,9 @@ bool has_line(const std::vector<std::string>& lines, const std::string& prefix) 
 
 }  // namespace
 
-TEST_CASE("a job's fingerprint: every key but the files rank 0 alone uses and the data path, then the data") {
+TEST_CASE(
+    "a job's fingerprint: every key but the files rank 0 alone uses and the data path, then the "
+    "data") {
   Config config;
   config.procs = 3;
   config.metrics_out = "m.json";
@@ -44,11 +45,13 @@ TEST_CASE("ranks that disagree: the first rank and the first line that differ, a
   other[1] = "epochs = 4";
   const auto message = first_disagreement({zero, zero, other, {"procs = 1"}});
   REQUIRE(message.has_value());
-  CHECK(*message == "MPI rank 2 disagrees with rank 0: epochs = 4 there, epochs = 3 on rank 0; every "
-                    "rank needs the same flags, config file and data files");
+  CHECK(*message ==
+        "MPI rank 2 disagrees with rank 0: epochs = 4 there, epochs = 3 on rank 0; every "
+        "rank needs the same flags, config file and data files");
   // A rank with fewer or more lines differs too.
-  CHECK(first_disagreement({zero, {"procs = 2", "epochs = 3"}}).value().find(
-            "(nothing) there, training data = 9 images on rank 0") != std::string::npos);
+  CHECK(first_disagreement({zero, {"procs = 2", "epochs = 3"}})
+            .value()
+            .find("(nothing) there, training data = 9 images on rank 0") != std::string::npos);
   CHECK(first_disagreement({zero, {"procs = 2", "epochs = 3", "training data = 9 images", "x = 1"}})
             .value()
             .find("x = 1 there, (nothing) on rank 0") != std::string::npos);
@@ -58,7 +61,8 @@ TEST_CASE("bad input on some ranks: rank 0's own message, else the first wrong r
   CHECK_FALSE(first_bad_input({"", "", ""}).has_value());
   CHECK_FALSE(first_bad_input({}).has_value());
   CHECK(first_bad_input({"invalid procs = 0", "invalid procs = 0"}) == "invalid procs = 0");
-  CHECK(first_bad_input({"", "", "unknown key 'x'", "invalid procs = 0"}) == "MPI rank 2: unknown key 'x'");
+  CHECK(first_bad_input({"", "", "unknown key 'x'", "invalid procs = 0"}) ==
+        "MPI rank 2: unknown key 'x'");
   MpiWorld world(nullptr, nullptr);  // one rank: its own message, as without MPI
   std::string message;
   CHECK_FALSE(any_rank_bad_input(world, "", &message));

@@ -1,12 +1,12 @@
 // A node's part in the MPI job, without MPI: a world of one (as started without mpirun),
 // where the collectives are identities, so the schedule, the epoch figures, the gate and the
 // stop decision can be checked on their own.
-#include "hogwild/node_sync.h"
-
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <vector>
+
+#include "hogwild/node_sync.h"
 
 using namespace hogwild;
 
@@ -21,7 +21,8 @@ struct Node {
 
   NodeSync make(const std::string& sync, int procs, int64_t steps_per_epoch, int64_t epochs_total) {
     return NodeSync(world, parse_sync(sync), params.data(), params.size(), control.get(), procs,
-                    steps_per_epoch, epochs_total, [this](int64_t epoch, const std::vector<NodeEpoch>& nodes) {
+                    steps_per_epoch, epochs_total,
+                    [this](int64_t epoch, const std::vector<NodeEpoch>& nodes) {
                       REQUIRE(nodes.size() == 1);
                       epochs.emplace_back(epoch, nodes[0]);
                       return stop_at_epoch_1 && epoch == 1;
@@ -31,7 +32,8 @@ struct Node {
 
 }  // namespace
 
-TEST_CASE("node sync: an epoch ends once every local worker has reported it, and the gate opens then") {
+TEST_CASE(
+    "node sync: an epoch ends once every local worker has reported it, and the gate opens then") {
   Node node;
   REQUIRE_FALSE(node.world.active());
   NodeSync sync = node.make("epoch", 2, /*steps_per_epoch=*/5, /*epochs=*/2);

@@ -1,5 +1,3 @@
-#include "hogwild/output_file.h"
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "hogwild/error.h"
+#include "hogwild/output_file.h"
 #include "test_support.h"
 
 using hogwild::Error;
@@ -83,8 +82,9 @@ TEST_CASE("a symlink stays a link: its target is replaced, also when it dangles"
   CHECK(names_in(dir.file("real")) == std::vector<std::string>{"missing.json", "old.json"});
 
   fs::create_symlink("loop.json", dir.file("loop.json"));
-  CHECK(thrown<InputError>([&] { OutputFile(dir.file("loop.json"), "--metrics-out"); })
-            .find("too many levels of symbolic links") != std::string::npos);
+  CHECK(thrown<InputError>([&] {
+          OutputFile(dir.file("loop.json"), "--metrics-out");
+        }).find("too many levels of symbolic links") != std::string::npos);
 }
 
 TEST_CASE("a directory, a missing directory and a socket are refused before anything runs") {
@@ -93,8 +93,9 @@ TEST_CASE("a directory, a missing directory and a socket are refused before anyt
         "--metrics-out " + dir.path() + ": is a directory; give a file name");
   CHECK(thrown<InputError>([&] { OutputFile(dir.file("no/such/m.json"), "--save-model"); }) ==
         "--save-model " + dir.file("no/such/m.json") + ": cannot write: No such file or directory");
-  CHECK(thrown<InputError>([&] { OutputFile("/dev/shm/", "--metrics-out"); })
-            .find("is a directory") != std::string::npos);
+  CHECK(thrown<InputError>([&] {
+          OutputFile("/dev/shm/", "--metrics-out");
+        }).find("is a directory") != std::string::npos);
   CHECK(thrown<InputError>([&] { OutputFile("", "--metrics-out"); }).find("empty file name") !=
         std::string::npos);
 
@@ -109,7 +110,8 @@ TEST_CASE("a directory, a missing directory and a socket are refused before anyt
   REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
   REQUIRE(fs::is_socket(socket_path));
   CHECK(thrown<InputError>([&] { OutputFile(socket_path, "--save-model"); }) ==
-        "--save-model " + socket_path + ": not a regular file, FIFO or character device; give a file name");
+        "--save-model " + socket_path +
+            ": not a regular file, FIFO or character device; give a file name");
   ::close(sock);
   CHECK(fs::is_socket(socket_path));  // refused, not replaced
 }

@@ -23,7 +23,8 @@ std::vector<int64_t> all_ranks(const StridedPartition& p, int64_t epoch) {
 
 }  // namespace
 
-TEST_CASE("partitions together cover every index, in equal sizes, repeating no more than they must") {
+TEST_CASE(
+    "partitions together cover every index, in equal sizes, repeating no more than they must") {
   for (int64_t n : {1, 7, 10, 60, 1001}) {
     for (int64_t replicas : {1, 2, 3, 5, 8}) {
       CAPTURE(n);
@@ -162,8 +163,8 @@ TEST_CASE("drop_last cuts the tail so every rank gets floor(n / replicas)") {
   CHECK(p.samples_per_replica() == 2);
   CHECK(p.indices(0, 0) == std::vector<int64_t>{0, 4});
   CHECK(p.indices(3, 0) == std::vector<int64_t>{3, 7});
-  CHECK_THROWS_WITH_AS(StridedPartition(3, 4, 0, true, true),
-                       doctest::Contains("leaves nothing"), hogwild::InputError);
+  CHECK_THROWS_WITH_AS(StridedPartition(3, 4, 0, true, true), doctest::Contains("leaves nothing"),
+                       hogwild::InputError);
 }
 
 TEST_CASE("invalid partitions are rejected") {

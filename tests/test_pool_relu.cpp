@@ -1,6 +1,5 @@
-#include "torch_doctest.h"  // first: see there
-
 #include "hogwild/pool_relu.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 
@@ -50,6 +49,7 @@ TEST_CASE("pool_relu equals ATen's max-pool then ReLU, values and gradients") {
 TEST_CASE("pool_relu leaves other layouts and dtypes to ATen") {
   const auto x = torch::randn({2, 3, 6, 6});  // NCHW
   CHECK(torch::equal(pool_relu(x, 1), torch::relu(torch::max_pool2d(x, 2, 2, 1))));
-  const auto wide = torch::randn({2, 3, 6, 6}).to(torch::kFloat64).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto wide =
+      torch::randn({2, 3, 6, 6}).to(torch::kFloat64).contiguous(torch::MemoryFormat::ChannelsLast);
   CHECK(torch::equal(pool_relu(wide, 0), torch::relu(torch::max_pool2d(wide, 2, 2, 0))));
 }

@@ -1,8 +1,7 @@
-#include "hogwild/precision.h"
-
 #include <doctest/doctest.h>
 
 #include "hogwild/error.h"
+#include "hogwild/precision.h"
 #include "test_support.h"
 
 using namespace hogwild;
@@ -14,10 +13,13 @@ TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why
   // Whether this CPU has AMX, as the kernel tells it (CPUID read independently of ours, and
   // the OS's consent to the tile state: Linux lists amx_tile only when it enables it).
   const std::string cpuinfo = hogwild::testing::slurp("/proc/cpuinfo");
-  const std::string flags = cpuinfo.substr(cpuinfo.find("\nflags"), cpuinfo.find('\n', cpuinfo.find("\nflags") + 1) -
-                                                                    cpuinfo.find("\nflags")) + " ";
+  const std::string flags =
+      cpuinfo.substr(cpuinfo.find("\nflags"),
+                     cpuinfo.find('\n', cpuinfo.find("\nflags") + 1) - cpuinfo.find("\nflags")) +
+      " ";
   REQUIRE(flags.find(" fpu ") != std::string::npos);  // the flags line was found
-  const bool amx = flags.find(" amx_bf16 ") != std::string::npos && flags.find(" amx_tile ") != std::string::npos;
+  const bool amx = flags.find(" amx_bf16 ") != std::string::npos &&
+                   flags.find(" amx_tile ") != std::string::npos;
   MESSAGE("this CPU " << std::string(amx ? "has" : "has no") << " AMX (/proc/cpuinfo)");
   CHECK(cpu_has_amx() == amx);
   const PrecisionChoice automatic = choose_precision("auto");
@@ -25,7 +27,8 @@ TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why
   CHECK(automatic.why == (amx ? "auto: the CPU has AMX" : "auto: this CPU has no AMX"));
   CHECK(std::string(precision_name(Precision::kBf16)) == "bf16");
   CHECK_THROWS_WITH_AS(choose_precision("fp16"),
-                       "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision / config key 'precision')",
+                       "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision / "
+                       "config key 'precision')",
                        InputError);
   CHECK_FALSE(cpu_model_name().empty());
 }

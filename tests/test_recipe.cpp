@@ -47,7 +47,8 @@ TEST_CASE("scaled recipe: an explicit batch is the total, at least one sample pe
   CHECK(chosen("scaled", 4, 256).batch_per_worker == 64);
   CHECK(chosen("scaled", 3, 100).batch_per_worker == 33);
   CHECK(chosen("scaled", 5, 5).batch_per_worker == 1);
-  CHECK_THROWS_WITH_AS(chosen("scaled", 5, 4), doctest::Contains("at least --procs (5)"), InputError);
+  CHECK_THROWS_WITH_AS(chosen("scaled", 5, 4), doctest::Contains("at least --procs (5)"),
+                       InputError);
   // The default 256 cannot be split over more workers than that.
   CHECK_THROWS_AS(chosen("scaled", 257), InputError);
   CHECK(chosen("scaled", 256).batch_per_worker == 1);
@@ -74,8 +75,9 @@ TEST_CASE("an explicit lr and momentum pass through, whatever the recipe") {
   CHECK(h.lr == doctest::Approx(0.02));
   CHECK(h.momentum == doctest::Approx(0.5));
   CHECK(h.lr_per_worker == doctest::Approx(0.02 * 51 / 256.0));
-  CHECK(describe(h, 5) == "recipe scaled: batch 256 and lr 0.02 over 5 workers = 51 samples and lr "
-                          "0.003984 per worker and step, cosine schedule, momentum 0.5");
+  CHECK(describe(h, 5) ==
+        "recipe scaled: batch 256 and lr 0.02 over 5 workers = 51 samples and lr "
+        "0.003984 per worker and step, cosine schedule, momentum 0.5");
   config.recipe = "seed";
   CHECK(choose_hyperparameters(config).lr_per_worker == doctest::Approx(0.02));  // explicit lr wins
   CHECK(describe(chosen("seed", 2), 2) ==
@@ -92,10 +94,13 @@ TEST_CASE("the step size decays by cosine over the epochs (scaled) or stays (see
   CHECK(scaled.lr_schedule == "cosine");
   CHECK(lr_in_epoch(scaled, 0, 15) == doctest::Approx(scaled.lr_per_worker));
   CHECK(lr_in_epoch(scaled, 5, 10) == doctest::Approx(scaled.lr_per_worker * 0.5));
-  CHECK(lr_in_epoch(scaled, 14, 15) == doctest::Approx(scaled.lr_per_worker * 0.5 * (1 + std::cos(M_PI * 14 / 15))));
-  for (int64_t e = 1; e < 15; ++e) CHECK(lr_in_epoch(scaled, e, 15) < lr_in_epoch(scaled, e - 1, 15));
+  CHECK(lr_in_epoch(scaled, 14, 15) ==
+        doctest::Approx(scaled.lr_per_worker * 0.5 * (1 + std::cos(M_PI * 14 / 15))));
+  for (int64_t e = 1; e < 15; ++e)
+    CHECK(lr_in_epoch(scaled, e, 15) < lr_in_epoch(scaled, e - 1, 15));
   // The schedule is the same at every N, so N * (per-worker step) stays one process's.
-  CHECK(5 * lr_in_epoch(scaled, 7, 15) == doctest::Approx(lr_in_epoch(chosen("scaled", 1), 7, 15)).epsilon(0.01));
+  CHECK(5 * lr_in_epoch(scaled, 7, 15) ==
+        doctest::Approx(lr_in_epoch(chosen("scaled", 1), 7, 15)).epsilon(0.01));
   const Hyperparameters seed = chosen("seed", 5);
   CHECK(seed.lr_schedule == "constant");
   CHECK(lr_in_epoch(seed, 14, 15) == doctest::Approx(0.01));

@@ -1,8 +1,8 @@
-#include "hogwild/report.h"
-
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "hogwild/report.h"
 
 using namespace hogwild;
 
@@ -22,7 +22,8 @@ TEST_CASE("the run's share done is the slowest worker's") {
   CHECK(slowest_share(steps, 3, 100, 15) == doctest::Approx(95.0 / 1500));
   // Five workers that end epoch 1 together: about 14 epochs' time left, not 74 of 75.
   const int64_t together[] = {100, 99, 99, 98, 99};
-  CHECK(eta_seconds(6.3, slowest_share(together, 5, 100, 15)) == doctest::Approx(6.3 * (1500.0 / 98 - 1)));
+  CHECK(eta_seconds(6.3, slowest_share(together, 5, 100, 15)) ==
+        doctest::Approx(6.3 * (1500.0 / 98 - 1)));
   const int64_t over[] = {2000};
   CHECK(slowest_share(over, 1, 100, 15) == 1);
   CHECK(slowest_share(steps, 0, 100, 15) == 0);
@@ -76,11 +77,14 @@ TEST_CASE("an MPI job's JSON has its mpi object, and a run without MPI has none"
   CHECK(doc["mpi"]["final_identical"] == false);
 }
 
-TEST_CASE("the metrics JSON says its schema, and an epoch record names its worker and its MPI rank apart") {
+TEST_CASE(
+    "the metrics JSON says its schema, and an epoch record names its worker and its MPI rank "
+    "apart") {
   RunRecord run;
   run.config.procs = 2;
-  run.epochs.push_back({1, 3, Totals{100, 90, 20.0}, 2.0, 0.015, 0});   // worker 1 on one machine
-  run.epochs.push_back({-1, 3, Totals{200, 180, 40.0}, 2.0, 0.015, 1});  // MPI rank 1, all its workers
+  run.epochs.push_back({1, 3, Totals{100, 90, 20.0}, 2.0, 0.015, 0});  // worker 1 on one machine
+  run.epochs.push_back(
+      {-1, 3, Totals{200, 180, 40.0}, 2.0, 0.015, 1});  // MPI rank 1, all its workers
   run.resumed_from = "ck.pt";
   run.resumed_after = 2;
   const auto doc = nlohmann::json::parse(metrics_json(run));

@@ -1,5 +1,3 @@
-#include "torch_doctest.h"  // first: see there
-
 #include <torch/torch.h>
 
 #include <memory>
@@ -8,6 +6,7 @@
 #include "hogwild/error.h"
 #include "hogwild/model.h"
 #include "hogwild/sgd.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 
@@ -17,8 +16,11 @@ namespace {
 struct RecordsInBackward : torch::autograd::Function<RecordsInBackward> {
   static inline const torch::Tensor* watched = nullptr;
   static inline float seen = 0;
-  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) { return x.clone(); }
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext*, torch::autograd::tensor_list g) {
+  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) {
+    return x.clone();
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext*,
+                                               torch::autograd::tensor_list g) {
     seen = watched->item<float>();
     return {g[0]};
   }
@@ -77,7 +79,8 @@ TEST_CASE("both update timings step the network exactly as torch::optim::SGD") {
   }
 }
 
-TEST_CASE("kDuringBackward writes a parameter while the layers before it still run their backward") {
+TEST_CASE(
+    "kDuringBackward writes a parameter while the layers before it still run their backward") {
   // y = sum(probe(a) * w): the probe's backward runs after w's gradient is complete.
   const auto a = torch::full({1}, 2.0f).requires_grad_();
   const auto w = torch::full({1}, 1.0f).requires_grad_();
@@ -92,7 +95,8 @@ TEST_CASE("kDuringBackward writes a parameter while the layers before it still r
     MomentumSgd sgd({a, w}, /*lr=*/0.25, /*momentum=*/0.0, timing);
     sgd.zero_grad();
     (RecordsInBackward::apply(a) * w).sum().backward();  // dy/dw = a = 2
-    const float expected_seen = timing == UpdateTiming::kDuringBackward ? 1.0f - 0.25f * 2.0f : 1.0f;
+    const float expected_seen =
+        timing == UpdateTiming::kDuringBackward ? 1.0f - 0.25f * 2.0f : 1.0f;
     CHECK(RecordsInBackward::seen == expected_seen);
     sgd.step();
     CHECK(w.item<float>() == 0.5f);
@@ -100,7 +104,9 @@ TEST_CASE("kDuringBackward writes a parameter while the layers before it still r
   }
 }
 
-TEST_CASE("momentum accumulates, clear_momentum starts it afresh, and a destroyed optimizer updates nothing") {
+TEST_CASE(
+    "momentum accumulates, clear_momentum starts it afresh, and a destroyed optimizer updates "
+    "nothing") {
   const auto p = torch::full({1}, 1.0f).requires_grad_();
   const auto step = [&] { (3.0f * p).sum().backward(); };  // gradient 3
   {

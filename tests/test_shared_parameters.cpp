@@ -1,4 +1,3 @@
-#include "torch_doctest.h"  // first: see there
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include "hogwild/momentum_store.h"
 #include "hogwild/shared_parameters.h"
 #include "test_support.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 using hogwild::testing::shm_entries;
@@ -88,21 +88,33 @@ TEST_CASE("a parameter that left the segment is found and named") {
       FAIL("a private copy of " << name << " went unnoticed");
     } catch (const Error& e) {
       const std::string what = e.what();
-      CHECK(what.find("worker 0: parameter " + std::string(name) + " no longer lies in the shared segment") == 0);
+      CHECK(what.find("worker 0: parameter " + std::string(name) +
+                      " no longer lies in the shared segment") == 0);
     }
   };
   torch::NoGradGuard no_grad;
-  const auto parameter = [](MnistNet& model, const char* name) { return model->named_parameters()[name]; };
+  const auto parameter = [](MnistNet& model, const char* name) {
+    return model->named_parameters()[name];
+  };
   // set_data with a copy, a memory-format change, a dtype round trip: each allocates anew.
-  expect_refused([&](MnistNet& m) { auto p = parameter(m, "fc1.bias"); p.set_data(p.clone()); }, "fc1.bias");
-  expect_refused([&](MnistNet& m) {
-    auto p = parameter(m, "conv2.weight");
-    p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  }, "conv2.weight");
-  expect_refused([&](MnistNet& m) {
-    auto p = parameter(m, "conv1.weight");
-    p.set_data(p.to(torch::kBFloat16).to(torch::kFloat32));
-  }, "conv1.weight");
+  expect_refused(
+      [&](MnistNet& m) {
+        auto p = parameter(m, "fc1.bias");
+        p.set_data(p.clone());
+      },
+      "fc1.bias");
+  expect_refused(
+      [&](MnistNet& m) {
+        auto p = parameter(m, "conv2.weight");
+        p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+      },
+      "conv2.weight");
+  expect_refused(
+      [&](MnistNet& m) {
+        auto p = parameter(m, "conv1.weight");
+        p.set_data(p.to(torch::kBFloat16).to(torch::kFloat32));
+      },
+      "conv1.weight");
 }
 
 TEST_CASE("a write through a tensor in one process is seen from another") {
@@ -126,7 +138,8 @@ TEST_CASE("a write through a tensor in one process is seen from another") {
   CHECK(weight.max().item<float>() == 3.5f);
 }
 
-TEST_CASE("the momentum store: one slot per worker, read and written flat in the parameters' order") {
+TEST_CASE(
+    "the momentum store: one slot per worker, read and written flat in the parameters' order") {
   hogwild::MnistNet model;
   hogwild::SharedParameters shared(*model);
   hogwild::MomentumStore store(shared.layout(), shared.segment().size(), 3);

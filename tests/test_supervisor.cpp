@@ -51,7 +51,7 @@ TEST_CASE("workers report to the parent, one whole message at a time") {
     REQUIRE(report.worker >= 0);
     REQUIRE(report.worker < kProcs);
     CHECK(report.samples == 1000 * report.worker + report.epoch);  // not torn
-    CHECK(report.epoch == last[report.worker] + 1);                 // in order per worker
+    CHECK(report.epoch == last[report.worker] + 1);                // in order per worker
     last[report.worker] = report.epoch;
     ++count;
   });
@@ -78,7 +78,8 @@ TEST_CASE("a worker's exception is reported with its index and message, and the 
     FAIL("join() should have thrown");
   } catch (const Error& e) {
     CHECK(std::string(e.what()) ==
-          "worker 1 failed in epoch 2 (exit code 1: loss is NaN); 0 of 0 restarts used (--max-restarts)");
+          "worker 1 failed in epoch 2 (exit code 1: loss is NaN); 0 of 0 restarts used "
+          "(--max-restarts)");
   }
   for (pid_t pid : pids) CHECK(process_gone(pid));
 }
@@ -174,7 +175,8 @@ TEST_CASE("a failed worker is replaced and resumes its unfinished epoch") {
 TEST_CASE("restarts are bounded over the whole run") {
   CHECK_THROWS_WITH_AS(
       {
-        WorkerGroup workers(2, [](const WorkerStart&, ReportChannel&) { ::raise(SIGKILL); }, 2);
+        WorkerGroup workers(
+            2, [](const WorkerStart&, ReportChannel&) { ::raise(SIGKILL); }, 2);
         workers.join([](const WorkerReport&) {});
       },
       doctest::Contains("2 of 2 restarts used"), Error);
@@ -277,31 +279,35 @@ struct SharedCounters {
 
 }  // namespace
 
-TEST_CASE("a worker that stops making steps is killed, named as stalled with its state, and replaced") {
+TEST_CASE(
+    "a worker that stops making steps is killed, named as stalled with its state, and replaced") {
   SharedCounters steps;
   // Rank 1's first incarnation makes a few steps and stops itself (as kill -STOP would); every
   // other worker steps for 1.5 s and reports its epoch. Worker 0 also sits 2 s in a wait the
   // probe marks as by design (an epoch gate): that is no stall.
-  WorkerGroup workers(2, [&](const WorkerStart& start, ReportChannel& channel) {
-    std::atomic<int64_t>& mine = steps.counts[start.worker];
-    if (start.worker == 1 && start.incarnation == 0) {
-      for (int i = 0; i < 5; ++i) mine.fetch_add(1);
-      ::raise(SIGSTOP);
-    }
-    if (start.worker == 0) {
-      mine.store(-1);  // "at the gate"
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-      mine.store(0);
-    }
-    for (int i = 0; i < 150; ++i) {
-      mine.fetch_add(1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    WorkerReport report;
-    report.worker = start.worker;
-    report.epoch = 1;
-    channel.send(report);
-  }, /*max_restarts=*/1);
+  WorkerGroup workers(
+      2,
+      [&](const WorkerStart& start, ReportChannel& channel) {
+        std::atomic<int64_t>& mine = steps.counts[start.worker];
+        if (start.worker == 1 && start.incarnation == 0) {
+          for (int i = 0; i < 5; ++i) mine.fetch_add(1);
+          ::raise(SIGSTOP);
+        }
+        if (start.worker == 0) {
+          mine.store(-1);  // "at the gate"
+          std::this_thread::sleep_for(std::chrono::seconds(2));
+          mine.store(0);
+        }
+        for (int i = 0; i < 150; ++i) {
+          mine.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        WorkerReport report;
+        report.worker = start.worker;
+        report.epoch = 1;
+        channel.send(report);
+      },
+      /*max_restarts=*/1);
   workers.watch_progress(
       [&](int worker) -> std::optional<int64_t> {
         const int64_t value = steps.counts[worker].load();
@@ -331,7 +337,8 @@ TEST_CASE("without a watch, or once it is off, a slow worker is left alone") {
       report.epoch = 1;
       channel.send(report);
     });
-    workers.watch_progress([&](int worker) -> std::optional<int64_t> { return steps.counts[worker].load(); }, seconds);
+    workers.watch_progress(
+        [&](int worker) -> std::optional<int64_t> { return steps.counts[worker].load(); }, seconds);
     int reports = 0;
     workers.join([&](const WorkerReport&) { ++reports; },
                  [&](const RestartNotice&) { FAIL("no worker should be replaced"); });

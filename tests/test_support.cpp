@@ -1,26 +1,25 @@
 #include "test_support.h"
 
-#include <fmt/format.h>
-#include <zlib.h>
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace hogwild::testing {
 
@@ -102,7 +101,8 @@ std::pair<int, std::string> run_shell(const std::string& command, std::chrono::s
   bool timed_out = false;
   char buffer[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -126,8 +126,10 @@ std::pair<int, std::string> run_shell(const std::string& command, std::chrono::s
     return {kTimedOut, text};
   }
   int status = 0;
-  if (!wait_child(pid, &status, std::chrono::duration_cast<std::chrono::seconds>(
-                                    deadline - std::chrono::steady_clock::now()) + std::chrono::seconds(1))) {
+  if (!wait_child(pid, &status,
+                  std::chrono::duration_cast<std::chrono::seconds>(
+                      deadline - std::chrono::steady_clock::now()) +
+                      std::chrono::seconds(1))) {
     ::kill(-pid, SIGKILL);
     MESSAGE("command timed out and was killed: " << command);
     return {kTimedOut, text};

@@ -1,11 +1,10 @@
-#include "hogwild/sync.h"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "hogwild/error.h"
+#include "hogwild/sync.h"
 
 using namespace hogwild;
 
@@ -17,7 +16,8 @@ TEST_CASE("--sync takes epoch, steps:S and grads, and names itself in errors") {
   CHECK(steps.mode == SyncPlan::Mode::kSteps);
   CHECK(steps.every_steps == 25);
   CHECK(steps.text() == "steps:25");
-  for (const char* bad : {"", "steps", "steps:", "steps:0", "steps:-3", "steps:1x", "steps:99999999999999999999", "Epoch", "grad"}) {
+  for (const char* bad : {"", "steps", "steps:", "steps:0", "steps:-3", "steps:1x",
+                          "steps:99999999999999999999", "Epoch", "grad"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_sync(bad), InputError);
   }
@@ -29,17 +29,22 @@ TEST_CASE("--sync takes epoch, steps:S and grads, and names itself in errors") {
 TEST_CASE("the schedule: averages every S steps, an average due at an epoch's end comes first") {
   using K = SyncEvent::Kind;
   const auto events = sync_schedule(parse_sync("steps:4"), /*steps_per_epoch=*/6, /*epochs=*/2);
-  const std::vector<SyncEvent> expected = {
-      {K::kAverage, 0, 4}, {K::kEpochEnd, 1, 6}, {K::kAverage, 0, 8},
-      {K::kAverage, 0, 12}, {K::kEpochEnd, 2, 12}};
+  const std::vector<SyncEvent> expected = {{K::kAverage, 0, 4},
+                                           {K::kEpochEnd, 1, 6},
+                                           {K::kAverage, 0, 8},
+                                           {K::kAverage, 0, 12},
+                                           {K::kEpochEnd, 2, 12}};
   CHECK(events == expected);
   const auto epochs = sync_schedule(parse_sync("epoch"), 6, 3);
-  CHECK(epochs == std::vector<SyncEvent>{{K::kEpochEnd, 1, 6}, {K::kEpochEnd, 2, 12}, {K::kEpochEnd, 3, 18}});
-  CHECK(sync_schedule(parse_sync("grads"), 5, 2) == std::vector<SyncEvent>{{K::kEpochEnd, 1, 5}, {K::kEpochEnd, 2, 10}});
+  CHECK(epochs ==
+        std::vector<SyncEvent>{{K::kEpochEnd, 1, 6}, {K::kEpochEnd, 2, 12}, {K::kEpochEnd, 3, 18}});
+  CHECK(sync_schedule(parse_sync("grads"), 5, 2) ==
+        std::vector<SyncEvent>{{K::kEpochEnd, 1, 5}, {K::kEpochEnd, 2, 10}});
   CHECK(sync_schedule(parse_sync("steps:100"), 6, 2).size() == 2);  // S longer than the run
 }
 
-TEST_CASE("delta averaging: the ranks agree on the mean, and updates made meanwhile are kept once") {
+TEST_CASE(
+    "delta averaging: the ranks agree on the mean, and updates made meanwhile are kept once") {
   const std::vector<float> start = {1.0f, -2.0f, 0.5f};
   std::vector<float> a = start, b = start;
   DeltaAverage node_a(a.data(), a.size());

@@ -1,5 +1,3 @@
-#include "torch_doctest.h"  // first: see there
-
 #include <unistd.h>
 
 #include "hogwild/dataset.h"
@@ -8,6 +6,7 @@
 #include "hogwild/shared_parameters.h"
 #include "hogwild/trainer.h"
 #include "test_support.h"
+#include "torch_doctest.h"  // first: see there
 
 using namespace hogwild;
 
@@ -68,12 +67,12 @@ TEST_CASE("training on a partition lowers the loss and evaluation counts every s
   options.lr = 0.05;
   std::vector<Totals> epochs;
   train_replica(model, data, partition, options, /*replica=*/0,
-             [&](int64_t epoch, const Totals& totals, double seconds) {
-               CHECK(epoch == int64_t(epochs.size()) + 1);
-               CHECK(seconds > 0);
-               CHECK(totals.samples == 200);
-               epochs.push_back(totals);
-             });
+                [&](int64_t epoch, const Totals& totals, double seconds) {
+                  CHECK(epoch == int64_t(epochs.size()) + 1);
+                  CHECK(seconds > 0);
+                  CHECK(totals.samples == 200);
+                  epochs.push_back(totals);
+                });
   REQUIRE(epochs.size() == 6);
   CHECK(epochs.back().mean_loss() < epochs.front().mean_loss());
   const Totals after = evaluate(model, data, 128);
@@ -101,17 +100,17 @@ TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
   TrainOptions options;
   options.epochs = 2;
   options.batch_size = 25;
-  options.lr = 0.05;             // would move the parameters...
+  options.lr = 0.05;                  // would move the parameters...
   options.lr_by_epoch = {0.0, 0.05};  // ...but epoch 1 has step size 0
   std::vector<torch::Tensor> after_first;
   const auto start = snapshot();
   train_replica(model, data, partition, options, /*replica=*/0,
-             [&](int64_t epoch, const Totals&, double) {
-               if (epoch == 1) {
-                 CHECK(unchanged(start));
-                 after_first = snapshot();
-               }
-             });
+                [&](int64_t epoch, const Totals&, double) {
+                  if (epoch == 1) {
+                    CHECK(unchanged(start));
+                    after_first = snapshot();
+                  }
+                });
   REQUIRE(after_first.size() == start.size());
   CHECK_FALSE(unchanged(after_first));  // epoch 2 stepped
 }
@@ -128,18 +127,21 @@ TEST_CASE("bf16 steps train fp32 parameters that stay in the shared segment") {
   options.epochs = 4;
   options.batch_size = 20;
   options.lr = 0.05;
-  train_replica(model, data, partition, options, /*replica=*/0, [](int64_t, const Totals&, double) {});
+  train_replica(model, data, partition, options, /*replica=*/0,
+                [](int64_t, const Totals&, double) {});
   CHECK_NOTHROW(shared.check_bound(*model, "test"));  // updated in place, in fp32
   for (const auto& p : model->parameters()) CHECK((p.scalar_type() == torch::kFloat32));
   model->set_precision(Precision::kFp32);
   CHECK(evaluate(model, data, 128).mean_loss() < before.mean_loss());
 }
 
-TEST_CASE("the model's forward and gradients are the seed's formulation, in another order and layout") {
+TEST_CASE(
+    "the model's forward and gradients are the seed's formulation, in another order and layout") {
   // The seed's order and ATen's NCHW operators: conv, ReLU, max-pool; dropout as a mask.
   const auto reference = [](MnistNet& m, const torch::Tensor& x, const torch::Tensor& mask) {
     auto p = m->named_parameters();
-    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p["conv1.weight"], p["conv1.bias"], 1, 1)), 2, 2, 1);
+    auto h = torch::max_pool2d(
+        torch::relu(torch::conv2d(x, p["conv1.weight"], p["conv1.bias"], 1, 1)), 2, 2, 1);
     h = torch::max_pool2d(torch::relu(torch::conv2d(h, p["conv2.weight"], p["conv2.bias"])), 2, 2);
     h = torch::max_pool2d(h * mask, 5, 1).flatten(1);
     h = torch::relu(torch::linear(h, p["fc1.weight"], p["fc1.bias"]));

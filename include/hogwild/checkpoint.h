@@ -25,11 +25,11 @@ void load_parameters(torch::nn::Module& module, const std::string& path);
 // Where a run stood when it was saved: what --resume needs, beside the parameters, to go on
 // as if it had never stopped.
 struct RunState {
-  int64_t epochs_done = 0;       // every worker of every rank had finished these epochs
-  int64_t ranks = 1;             // MPI ranks of the job (1: one machine)
-  std::string training_config;   // training_config_toml() of the run (config.h)
-  std::string training_data;     // the training set's size and checksum
-  bool partial = false;          // saved on a stop signal, within epoch epochs_done + 1
+  int64_t epochs_done = 0;      // every worker of every rank had finished these epochs
+  int64_t ranks = 1;            // MPI ranks of the job (1: one machine)
+  std::string training_config;  // training_config_toml() of the run (config.h)
+  std::string training_data;    // the training set's size and checksum
+  bool partial = false;         // saved on a stop signal, within epoch epochs_done + 1
   // Every worker's momentum buffers (index: rank * procs + worker), each flat over the
   // parameters in named_parameters() order; empty when not saved (a stop under mpirun).
   std::vector<std::vector<float>> momentum;
@@ -37,7 +37,8 @@ struct RunState {
 
 // save_parameters, plus `state` in a sub-archive "hogwild_run" whose tensors are buffers, so
 // PyTorch's named_parameters() of the file still lists the parameters alone.
-void save_checkpoint(const torch::nn::Module& module, const std::string& path, const RunState& state);
+void save_checkpoint(const torch::nn::Module& module, const std::string& path,
+                     const RunState& state);
 
 // The run state saved with the parameters. Throws InputError naming the file when it is not a
 // saved model, or holds parameters only (saved by an older hogwild_train): the hint then is

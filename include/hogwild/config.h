@@ -20,26 +20,28 @@ struct Config {
   std::string lr_schedule;        // cosine | constant over the epochs; empty: the recipe's
   double momentum = 0.9;
   int64_t seed = 1;
-  int64_t train_limit = 0;        // use only the first N training images; 0: all
-  int64_t test_limit = 0;         // use only the first N test images; 0: all
+  int64_t train_limit = 0;  // use only the first N training images; 0: all
+  int64_t test_limit = 0;   // use only the first N test images; 0: all
   int64_t eval_batch_size = 256;
   bool eval_every_epoch = false;  // evaluate the shared parameters whenever all ranks end an epoch
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
-  double stall_timeout = 120;     // seconds a worker may go without a step before it is replaced; 0: never
-  std::string sync = "epoch";     // under mpirun: epoch | steps:S | grads (sync.h)
-  double sync_timeout = 600;      // seconds an MPI collective may wait before the job is ended; 0: never
+  double stall_timeout =
+      120;  // seconds a worker may go without a step before it is replaced; 0: never
+  std::string sync = "epoch";  // under mpirun: epoch | steps:S | grads (sync.h)
+  double sync_timeout =
+      600;  // seconds an MPI collective may wait before the job is ended; 0: never
   bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
   std::string save_model;         // save the trained parameters here; empty: don't
   int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
   std::string resume;             // continue the run checkpointed here (checkpoint.h); empty: fresh
   std::string init_from;          // a new run from the parameters saved here; empty: fresh
   std::string progress = "auto";  // the live line: auto (on a terminal) | on | off
-  std::string precision = "auto"; // fp32 | bf16 | auto (bf16 where the CPU has AMX): precision.h
-  std::string metrics_out;        // JSON metrics file; empty: none
-  std::string config_file;        // where the file values came from (informational)
-  std::vector<std::string> given; // keys set by the config file or a flag, not by default
+  std::string precision = "auto";  // fp32 | bf16 | auto (bf16 where the CPU has AMX): precision.h
+  std::string metrics_out;         // JSON metrics file; empty: none
+  std::string config_file;         // where the file values came from (informational)
+  std::vector<std::string> given;  // keys set by the config file or a flag, not by default
 };
 
 // Upper bounds that "absurdly large" values hit.
@@ -82,7 +84,8 @@ std::string training_config_toml(const Config& config);
 // it in messages) into `config`. A key the user gave with another value is refused
 // (InputError naming the key, both values and the fix); the same value is fine, so the
 // original command line can be repeated as it was.
-void adopt_training_config(const std::string& saved_toml, const std::string& source, Config& config);
+void adopt_training_config(const std::string& saved_toml, const std::string& source,
+                           Config& config);
 
 // Every field in declaration order, for the start-up table and the JSON document.
 std::vector<ConfigEntry> config_entries(const Config& config);

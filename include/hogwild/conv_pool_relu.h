@@ -19,7 +19,7 @@
 
 namespace hogwild {
 
-torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                             int64_t conv_padding, int64_t pool_padding);
+torch::Tensor conv_pool_relu(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias, int64_t conv_padding, int64_t pool_padding);
 
 }  // namespace hogwild

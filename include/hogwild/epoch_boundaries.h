@@ -88,9 +88,9 @@ class EpochBoundaries {
   std::FILE* out_;
   const bool evaluate_each_;
   std::vector<int64_t> epochs_done_;  // per worker
-  const int64_t first_epoch_;  // --resume: the checkpoint's epochs
-  int64_t closed_;             // the last epoch closed
-  int64_t evaluated_;          // the slowest worker's epoch at the last evaluation
+  const int64_t first_epoch_;         // --resume: the checkpoint's epochs
+  int64_t closed_;                    // the last epoch closed
+  int64_t evaluated_;                 // the slowest worker's epoch at the last evaluation
   RunState checkpoint_base_;
   MomentumSource momentum_;
   const WorkerControl* control_ = nullptr;

@@ -30,7 +30,8 @@ IdxImages parse_idx_images(const uint8_t* data, std::size_t size, const std::str
 IdxLabels parse_idx_labels(const uint8_t* data, std::size_t size, const std::string& name);
 
 // Whole file contents, gunzipped when the file is gzip-compressed. Throws InputError.
-std::vector<uint8_t> read_maybe_gzipped(const std::string& path, std::size_t max_bytes = kMaxIdxBytes);
+std::vector<uint8_t> read_maybe_gzipped(const std::string& path,
+                                        std::size_t max_bytes = kMaxIdxBytes);
 
 IdxImages read_idx_images(const std::string& path);
 IdxLabels read_idx_labels(const std::string& path);

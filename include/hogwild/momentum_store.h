@@ -13,7 +13,8 @@ namespace hogwild {
 
 class MomentumStore {
  public:
-  // `layout`: the parameters' slots (SharedParameters::layout()), `slot_bytes`: their segment's size.
+  // `layout`: the parameters' slots (SharedParameters::layout()), `slot_bytes`: their segment's
+  // size.
   MomentumStore(const std::vector<ParameterSlot>& layout, std::size_t slot_bytes, int workers);
 
   int workers() const { return workers_; }

@@ -13,9 +13,10 @@
 namespace hogwild {
 
 // The configuration as "key = value" lines, less what may differ between ranks: the files only
-// rank 0 reads or writes (metrics_out, save_model, resume, init_from) and the data directory, whose path
-// may differ between machines. Then `data_lines` (one per data set: its size and checksum).
-std::vector<std::string> job_fingerprint(const Config& config, const std::vector<std::string>& data_lines);
+// rank 0 reads or writes (metrics_out, save_model, resume, init_from) and the data directory, whose
+// path may differ between machines. Then `data_lines` (one per data set: its size and checksum).
+std::vector<std::string> job_fingerprint(const Config& config,
+                                         const std::vector<std::string>& data_lines);
 
 // Rank 0's message when some rank's fingerprint differs from rank 0's (ranks[0]): the first
 // such rank and its first differing line; nothing when they all agree.

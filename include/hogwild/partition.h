@@ -1,4 +1,5 @@
-// The DistributedSampler-style strided partition of a data set over replicas (one per worker of the job).
+// The DistributedSampler-style strided partition of a data set over replicas (one per worker of the
+// job).
 //
 // Each epoch: the indices 0..n-1 are shuffled with a generator seeded `seed + epoch` (the same
 // permutation on every rank), padded by repeating from the start up to a multiple of the

@@ -16,7 +16,8 @@ namespace hogwild {
 // what one process would use; each worker takes b = round(B / N) samples and lr * b / B.
 // "seed": the seed's plain recipe, batch_size samples and lr per worker, whatever N (so at
 // N = 5 it trains like one process with a 5x larger batch and step). The scaled recipe also
-// lets the step size decay over the epochs (cosine), the seed's keeps it constant. lr 0 and batch_size 0 mean the recipe's defaults.
+// lets the step size decay over the epochs (cosine), the seed's keeps it constant. lr 0 and
+// batch_size 0 mean the recipe's defaults.
 //
 // K MPI ranks (nodes) that average their models or gradients combine their updates by a mean,
 // not a sum: K nodes that each move like one process stepping on n samples with step size s
@@ -27,7 +28,7 @@ inline constexpr const char* kRecipeScaled = "scaled";
 inline constexpr const char* kRecipeSeed = "seed";
 inline constexpr int64_t kScaledDefaultBatch = 256;  // samples in flight, all workers together
 inline constexpr double kScaledDefaultLr = 0.03;
-inline constexpr int64_t kSeedDefaultBatch = 256;    // per worker (the seed's)
+inline constexpr int64_t kSeedDefaultBatch = 256;  // per worker (the seed's)
 inline constexpr double kSeedDefaultLr = 0.01;
 
 struct Hyperparameters {

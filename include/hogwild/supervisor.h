@@ -32,7 +32,7 @@ struct WorkerReport {
   int64_t correct = 0;
   double loss_sum = 0;  // sum over samples of the per-sample loss
   double seconds = 0;
-  double lr = 0;  // the step size of the epoch
+  double lr = 0;           // the step size of the epoch
   char message[256] = {};  // kFailure, kFatal: what went wrong
 };
 
@@ -60,16 +60,16 @@ using WorkerBody = std::function<void(const WorkerStart& start, ReportChannel& c
 // A worker that died and was replaced.
 struct RestartNotice {
   int worker = 0;
-  std::string how;  // "signal 9 (SIGKILL)", "exit code 1: <message>"
+  std::string how;      // "signal 9 (SIGKILL)", "exit code 1: <message>"
   int first_epoch = 0;  // 0-based epoch the replacement starts with
   int restarts = 0;     // restarts so far, this one included
   int max_restarts = 0;
 };
 
 // Owns the forked workers. Each runs `body(start, channel)` and exits 0; an exception in it
-// is reported to the parent and the worker exits 1 (a FatalError is never restarted). Workers ignore SIGINT (the parent
-// decides) and die with their parent (PR_SET_PDEATHSIG), so a killed parent leaves no
-// orphans training on.
+// is reported to the parent and the worker exits 1 (a FatalError is never restarted). Workers
+// ignore SIGINT (the parent decides) and die with their parent (PR_SET_PDEATHSIG), so a killed
+// parent leaves no orphans training on.
 class WorkerGroup {
  public:
   // Every worker starts at epoch `first_epoch` (0-based; --resume's epochs done).
@@ -141,12 +141,10 @@ class WorkerGroup {
   int write_fd_ = -1;  // kept for replacements
 };
 
-
 // "exit code 3" / "signal 9 (SIGKILL)" for a waitpid status.
 std::string describe_wait_status(int status);
 
 // "stopped (T)", "sleeping (S)", "running (R)": a process's state as /proc/PID/stat gives it.
 std::string process_state(pid_t pid);
-
 
 }  // namespace hogwild

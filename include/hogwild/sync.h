@@ -15,7 +15,7 @@ namespace hogwild {
 struct SyncPlan {
   enum class Mode { kEpoch, kSteps, kGrads };
   Mode mode = Mode::kEpoch;
-  int64_t every_steps = 0;  // kSteps: each worker's steps between two averages
+  int64_t every_steps = 0;   // kSteps: each worker's steps between two averages
   std::string text() const;  // "epoch", "steps:20", "grads"
   // The ranks' models are averaged (epoch, steps:S), not their gradients (grads).
   bool averages_parameters() const { return mode != Mode::kGrads; }
@@ -61,7 +61,7 @@ class DeltaAverage {
 
  private:
   std::vector<float> anchor_;
-  std::vector<float> own_;    // this node's d
+  std::vector<float> own_;     // this node's d
   std::vector<float> shared_;  // d, then the sum over ranks
 };
 

@@ -28,7 +28,8 @@ FaultPlan fault_plan_from_environment();
 
 // Worker `worker` (its `incarnation`-th process) is about to make step `step`: the planned fault,
 // if this is where it is due. `model` is the worker's.
-void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step, torch::nn::Module& model);
+void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, int64_t step,
+                          torch::nn::Module& model);
 
 // HOGWILD_TEST_STOP_WHILE_LOADING=1: the process stops itself with SIGSTOP here, so that a
 // test can send it a signal at a known point.

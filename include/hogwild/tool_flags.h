@@ -2,8 +2,9 @@
 // the help, a bad flag is an InputError naming it. Header-only: only the tools link CLI11.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "hogwild/error.h"
 

@@ -22,8 +22,8 @@ struct TrainOptions {
   double lr = 0.01;
   std::vector<double> lr_by_epoch;  // when not empty: the step size of each epoch, else lr
   double momentum = 0.9;
-  bool reset_momentum_each_epoch = false;  // clear the buffers after each epoch's callback
-  uint64_t seed = 1;  // dropout masks of epoch e: dropout_key(seed, e)
+  bool reset_momentum_each_epoch = false;    // clear the buffers after each epoch's callback
+  uint64_t seed = 1;                         // dropout masks of epoch e: dropout_key(seed, e)
   std::vector<at::Tensor> momentum_buffers;  // when not empty: the optimizer's (MomentumSgd)
 };
 

@@ -35,12 +35,12 @@ struct WorkerSetup {
   int64_t threads = 1;
   Topology topology;
   int64_t steps_per_epoch = 0;
-  WorkerControl* control = nullptr;  // in shared memory
+  WorkerControl* control = nullptr;              // in shared memory
   const SharedParameters* parameters = nullptr;  // checked before training and after every epoch
-  MomentumStore* momentum = nullptr;  // each worker's buffers, in its slot; null: private ones
+  MomentumStore* momentum = nullptr;       // each worker's buffers, in its slot; null: private ones
   Precision precision = Precision::kFp32;  // of the step; the parent's evaluations stay fp32
   bool reset_momentum_each_epoch = false;  // --reset-momentum under mpirun --sync epoch
-  FaultPlan fault;  // test-only (test_faults.h)
+  FaultPlan fault;                         // test-only (test_faults.h)
 };
 
 // What one worker trains with: the recipe's batch, step size per epoch, momentum, seed.

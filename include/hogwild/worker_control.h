@@ -12,7 +12,8 @@
 
 namespace hogwild {
 
-static_assert(std::atomic<int64_t>::is_always_lock_free, "the control block needs lock-free atomics");
+static_assert(std::atomic<int64_t>::is_always_lock_free,
+              "the control block needs lock-free atomics");
 
 // A checkpoint is saved at the end of `epoch` (1-based) of `epochs`: every `every` epochs
 // (0: never), but not after the last, whose save is the run's final one.
@@ -24,11 +25,11 @@ struct WorkerControl {
   struct alignas(64) Counter {  // one cache line each: workers never share one
     std::atomic<int64_t> value{0};
   };
-  bool gated = false;  // set before fork: workers wait at every epoch's end
+  bool gated = false;            // set before fork: workers wait at every epoch's end
   int64_t checkpoint_every = 0;  // set before fork: ... and at the end of every such epoch
   int64_t epochs = 0;            // set before fork: none waits after the last
   std::atomic<int64_t> released_epoch{0};  // workers may start the epoch after this one
-  Counter steps[kMaxProcs];  // steps of the whole run each local worker has begun
+  Counter steps[kMaxProcs];                // steps of the whole run each local worker has begun
 
   // A worker that has finished `epoch` (1-based) waits for released_epoch to reach it.
   bool waits_after(int64_t epoch) const {
@@ -37,7 +38,8 @@ struct WorkerControl {
   // What the stall watch sees of worker `worker`, which has reported `epochs_reported` epochs:
   // its step count, or nothing while it waits at the gate by design.
   std::optional<int64_t> progress(int worker, int64_t epochs_reported) const {
-    if (waits_after(epochs_reported) && epochs_reported > released_epoch.load(std::memory_order_acquire)) {
+    if (waits_after(epochs_reported) &&
+        epochs_reported > released_epoch.load(std::memory_order_acquire)) {
       return std::nullopt;
     }
     return steps[worker].value.load(std::memory_order_relaxed);

@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {
     const hogwild::IdxImages images = hogwild::parse_idx_images(data, size, "fuzz-input");
-    if (images.pixels.size() != std::size_t(images.count * images.rows * images.cols)) __builtin_trap();
+    if (images.pixels.size() != std::size_t(images.count * images.rows * images.cols))
+      __builtin_trap();
   } catch (const hogwild::InputError&) {
   }
   try {
