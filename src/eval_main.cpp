@@ -22,7 +22,8 @@ int run(int argc, char** argv) {
   CLI::App app{"Evaluates a model saved by hogwild_train --save-model on the test set.",
                "hogwild_eval"};
   app.add_option("--model", model_path, "file written by hogwild_train --save-model")->required();
-  app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
+  std::string dataset = "mnist";
+  app.add_option("--dataset", dataset, "mnist or fashion-mnist")->capture_default_str();
   app.add_option("--data-dir", config.data_dir,
                  "directory with the IDX files; empty: <project>/data/<dataset>");
   app.add_option("--test-limit", config.test_limit, "first N test images only; 0: all")
@@ -30,6 +31,7 @@ int run(int argc, char** argv) {
   app.add_option("--eval-batch-size", config.eval_batch_size, "batch size")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads; 0: all cores")->capture_default_str();
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
+  hogwild::set_key(config, "dataset", dataset);
   hogwild::validate(config);
   if (threads < 0) throw hogwild::InputError(fmt::format("invalid threads = {}", threads));
   at::set_num_threads(threads > 0 ? threads

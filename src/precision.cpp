@@ -57,20 +57,18 @@ const char* precision_name(Precision precision) {
   return precision == Precision::kBf16 ? "bf16" : "fp32";
 }
 
-PrecisionChoice choose_precision(const std::string& mode) {
-  if (mode == "fp32") return {Precision::kFp32, "asked for"};
-  if (mode == "bf16") {
-    return {Precision::kBf16,
-            cpu_has_amx() ? "asked for; the CPU has AMX" : "asked for; this CPU has no AMX"};
+PrecisionChoice choose_precision(PrecisionMode mode) {
+  switch (mode) {
+    case PrecisionMode::kFp32:
+      return {Precision::kFp32, "asked for"};
+    case PrecisionMode::kBf16:
+      return {Precision::kBf16,
+              cpu_has_amx() ? "asked for; the CPU has AMX" : "asked for; this CPU has no AMX"};
+    case PrecisionMode::kAuto:
+      break;
   }
-  if (mode == "auto") {
-    if (cpu_has_amx()) return {Precision::kBf16, "auto: the CPU has AMX"};
-    return {Precision::kFp32, "auto: this CPU has no AMX"};
-  }
-  throw InputError(
-      fmt::format("invalid precision = '{}': must be fp32, bf16 or auto "
-                  "(--precision / config key 'precision')",
-                  mode));
+  if (cpu_has_amx()) return {Precision::kBf16, "auto: the CPU has AMX"};
+  return {Precision::kFp32, "auto: this CPU has no AMX"};
 }
 
 }  // namespace hogwild

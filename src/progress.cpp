@@ -10,9 +10,9 @@
 
 namespace hogwild {
 
-bool progress_wanted(const std::string& mode, std::FILE* out, bool under_mpirun) {
-  if (mode == "on") return true;
-  if (mode == "off" || under_mpirun) return false;
+bool progress_wanted(Progress mode, std::FILE* out, bool under_mpirun) {
+  if (mode == Progress::kOn) return true;
+  if (mode == Progress::kOff || under_mpirun) return false;
   return ::isatty(::fileno(out)) == 1;
 }
 

@@ -141,14 +141,14 @@ nlohmann::json config_object(const Config& c) {
 }
 
 nlohmann::json hyperparameters_object(const Hyperparameters& h) {
-  return {{"recipe", h.recipe},
+  return {{"recipe", word(h.recipe)},
           {"batch_size", h.batch_size},
           {"mpi_ranks", h.nodes},
           {"batch_per_worker", h.batch_per_worker},
           {"samples_in_flight", h.samples_in_flight},
           {"lr", h.lr},
           {"lr_per_worker", h.lr_per_worker},
-          {"lr_schedule", h.lr_schedule},
+          {"lr_schedule", word(h.lr_schedule)},
           {"momentum", h.momentum}};
 }
 

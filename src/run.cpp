@@ -275,6 +275,45 @@ void report_results(RunRecord& run, EpochBoundaries& boundaries, MnistNet& model
   std::fflush(out);
 }
 
+// The data line of the banner.
+void print_data(std::FILE* out, const Data& data, const StridedPartition& partition,
+                const RunRecord& run) {
+  fmt::print(
+      out,
+      "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
+      data.train.size(), partition.samples_per_replica(), data.test.size(), data.dir,
+      run.load_seconds);
+}
+
+// The model line of the banner: the segment, the workers and the arithmetic.
+void print_model(std::FILE* out, const Config& config, const RunRecord& run, bool lockstep) {
+  fmt::print(
+      out,
+      "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
+      "{} ({}){}\n",
+      run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
+      config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
+      lockstep ? " (--sync grads: the rank trains in its own process)" : "");
+  std::fflush(out);
+}
+
+// What every checkpoint of this run records besides the parameters and the momentum.
+RunState checkpoint_base(const Config& config, const MpiWorld& world,
+                         const std::string& training_data) {
+  RunState base;
+  base.ranks = world.size();
+  base.training_config = training_config_toml(config);
+  base.training_data = training_data;
+  return base;
+}
+
+// One machine; MPI ranks with forked workers; --sync grads, one process per rank.
+void train_in_its_mode(PreparedRun& run, bool lockstep) {
+  if (!run.world.active()) return train_on_one_machine(run);
+  if (lockstep) return train_in_lockstep(run);
+  train_as_mpi_node(run);
+}
+
 // A stop signal during training: rank 0 saves the parameters (and the run's state: the epochs
 // closed, the next one partly trained) when asked to, and says so.
 [[noreturn]] void rethrow_interrupted(const Interrupted& e, const Config& config, MnistNet& model,
@@ -295,7 +334,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   at::set_num_threads(1);
   keep_large_allocations_in_heap();
   const bool writer = world.rank() == 0;  // prints and writes files
-  const SyncPlan plan = parse_sync(config.sync);
+  const SyncPlan& plan = config.sync;
   const bool lockstep = world.active() && plan.mode == SyncPlan::Mode::kGrads;
 
   RunRecord run = describe_run(config, world);
@@ -311,11 +350,7 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
                                    uint64_t(config.seed),
                                    /*shuffle=*/true, config.drop_last);
   WorkerSetup setup = worker_setup(config, run, world, partition, plan);
-  fmt::print(
-      out,
-      "data: {} training images ({} per worker and epoch), {} test images, from {} ({:.1f} s)\n",
-      data.train.size(), partition.samples_per_replica(), data.test.size(), data.dir,
-      run.load_seconds);
+  print_data(out, data, partition, run);
 
   torch::manual_seed(uint64_t(config.seed));
   MnistNet model;
@@ -331,33 +366,18 @@ RunRecord run_hogwild(const Config& config, std::FILE* out, MpiWorld& world) {
   setup.momentum = &momentum;
   run.parameters = int64_t(shared->parameter_count());
   run.segment_bytes = int64_t(shared->segment().size());
-  fmt::print(
-      out,
-      "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
-      "{} ({}){}\n",
-      run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
-      config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
-      lockstep ? " (--sync grads: the rank trains in its own process)" : "");
-  std::fflush(out);
+  print_model(out, config, run, lockstep);
 
   ProgressLine progress(out, progress_wanted(config.progress, out, world.active()) && !lockstep,
                         control.get(), int(config.procs), setup.steps_per_epoch, config.epochs,
                         setup.hyper.batch_per_worker, run.resumed_after);
   EpochBoundaries boundaries(config, model, data.test, run, out);
-  RunState checkpoint_base;
-  checkpoint_base.ranks = world.size();
-  checkpoint_base.training_config = training_config_toml(config);
-  checkpoint_base.training_data = training_data;
-  boundaries.describe_checkpoints(checkpoint_base);  // each mode tells where the momentum is
+  // Each mode tells the checkpoints where the momentum is.
+  boundaries.describe_checkpoints(checkpoint_base(config, world, training_data));
   PreparedRun prepared{config,   plan,       out,       world, run,      model,     *shared,
                        momentum, data.train, partition, setup, progress, boundaries};
   try {
-    if (!world.active())
-      train_on_one_machine(prepared);
-    else if (lockstep)
-      train_in_lockstep(prepared);
-    else
-      train_as_mpi_node(prepared);
+    train_in_its_mode(prepared, lockstep);
   } catch (const Interrupted& e) {
     rethrow_interrupted(e, config, model, boundaries, writer);
   }

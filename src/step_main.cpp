@@ -124,7 +124,8 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
   app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")
       ->capture_default_str();
-  app.add_option("--dataset", config.dataset, "mnist or fashion-mnist")->capture_default_str();
+  std::string dataset = "mnist";
+  app.add_option("--dataset", dataset, "mnist or fashion-mnist")->capture_default_str();
   app.add_option("--data-dir", config.data_dir,
                  "the IDX files' directory (default: data/<dataset> "
                  "of the source tree)");
@@ -135,7 +136,9 @@ int run(int argc, char** argv) {
   }
   if (profile && threads != 1)
     throw hogwild::InputError("--profile times one thread: add --threads 1");
-  const hogwild::PrecisionChoice chosen = hogwild::choose_precision(precision);
+  hogwild::set_key(config, "dataset", dataset);
+  hogwild::set_key(config, "precision", precision);
+  const hogwild::PrecisionChoice chosen = hogwild::choose_precision(config.precision);
   at::set_num_threads(int(threads));
   hogwild::keep_large_allocations_in_heap();  // as hogwild_train does
   config.train_limit = std::min<int64_t>(60000, std::max<int64_t>(batch * (steps + 20), 10000));

@@ -7,8 +7,8 @@
 # hogwild_train (and make run's RUN_ARGS, make mpirun's ARGS) get "--epochs 1 --train-limit 2000
 # --test-limit 1000" in place of their own values of those flags (seconds instead of 15 MNIST
 # epochs); make gets BUILD=BUILD_DIR; the targets that would run this suite again (test, check,
-# sanitize) are only resolved (make -n). A template (a placeholder such as FILE, N, [...] or
-# "...") is listed, not run.
+# sanitize) or rewrite the sources (format) are only resolved (make -n). A template (a
+# placeholder such as FILE, N, [...] or "...") is listed, not run.
 # A command this script does not know how to run fails the test: teach it, or change the README.
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -31,7 +31,7 @@ import re, shlex, subprocess, sys
 
 src, build, scratch = sys.argv[1:4]
 QUICK = ["--epochs", "1", "--train-limit", "2000", "--test-limit", "1000"]
-DRY_RUN_TARGETS = {"test", "check", "sanitize"}  # would run this suite again
+DRY_RUN_TARGETS = {"test", "check", "sanitize", "format"}  # the suite again; rewriting sources
 LIMIT_S = 240
 
 def readme_commands(text):

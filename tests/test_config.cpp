@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "hogwild/config.h"
@@ -36,10 +37,10 @@ std::string write_toml(const TempDir& dir, const std::string& text) {
 
 TEST_CASE("defaults: the scaled recipe, its batch and step size") {
   const Config config = parsed({});
-  CHECK(config.dataset == "mnist");
+  CHECK(config.dataset == DatasetKind::kMnist);
   CHECK(config.procs == 2);
   CHECK(config.epochs == 15);
-  CHECK(config.recipe == "scaled");
+  CHECK(config.recipe == Recipe::kScaled);
   CHECK(config.batch_size == 0);  // the recipe's default
   CHECK_FALSE(config.eval_every_epoch);
   CHECK(config.target_accuracy == 0.0);
@@ -61,7 +62,7 @@ TEST_CASE("flags override the file, the file overrides the defaults") {
   CHECK(config.lr == doctest::Approx(0.05));
   CHECK(config.momentum == 0.0);   // an integer is accepted for a float key
   CHECK(config.batch_size == 64);  // flag beats default
-  CHECK(config.dataset == "fashion-mnist");
+  CHECK(config.dataset == DatasetKind::kFashionMnist);
   CHECK(config.drop_last);
   CHECK(config.config_file == path);
 }
@@ -73,7 +74,7 @@ TEST_CASE("boolean flags: given alone they turn on, =false turns off the file's 
   CHECK(parsed({"--config", path}).eval_every_epoch);
   CHECK_FALSE(parsed({"--config", path, "--eval-every-epoch=false"}).eval_every_epoch);
   const Config targeted = parsed({"--recipe", "seed", "--target-accuracy", "98.5"});
-  CHECK(targeted.recipe == "seed");
+  CHECK(targeted.recipe == Recipe::kSeed);
   CHECK(targeted.target_accuracy == doctest::Approx(98.5));
 }
 
@@ -173,6 +174,41 @@ TEST_CASE("bad config files are rejected naming the file and key") {
   CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("invalid procs = 0"), InputError);
 }
 
+TEST_CASE("an enumeration is read once, from its words, in a file or a flag") {
+  TempDir dir;
+  Config config;
+  apply_toml_file(write_toml(dir, "progress = \"off\"\nsync = \"steps:7\"\nlr_schedule = \"\"\n"),
+                  config);
+  CHECK(config.progress == Progress::kOff);
+  CHECK(config.sync.mode == SyncPlan::Mode::kSteps);
+  CHECK(config.sync.every_steps == 7);
+  CHECK(config.lr_schedule == LrSchedule::kRecipes);
+  CHECK_THROWS_WITH_AS(apply_toml_file(write_toml(dir, "progress = \"sometimes\"\n"), config),
+                       "invalid progress = 'sometimes': must be auto, on or off (--progress / "
+                       "config key 'progress')",
+                       InputError);
+  CHECK_THROWS_WITH_AS(apply_toml_file(write_toml(dir, "dataset = 1\n"), config),
+                       doctest::Contains("key 'dataset' must be a string"), InputError);
+  // Every word reads back as the value it names, and the value writes back as that word.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> words = {
+      {"dataset", {"mnist", "fashion-mnist"}},     {"recipe", {"scaled", "seed"}},
+      {"lr_schedule", {"cosine", "constant", ""}}, {"progress", {"auto", "on", "off"}},
+      {"precision", {"fp32", "bf16", "auto"}},     {"sync", {"epoch", "steps:20", "grads"}}};
+  for (const auto& [key, list] : words) {
+    for (const std::string& w : list) {
+      set_key(config, key, w);
+      const auto entries = config_entries(config);
+      const auto entry = std::find_if(entries.begin(), entries.end(),
+                                      [&, k = key](const ConfigEntry& e) { return e.key == k; });
+      REQUIRE(entry != entries.end());
+      CHECK(entry->value == w);
+      CHECK(entry->is_string);
+    }
+  }
+  CHECK(std::string(word(DatasetKind::kFashionMnist)) == "fashion-mnist");
+  CHECK(std::string(word(PrecisionMode::kAuto)) == "auto");
+}
+
 TEST_CASE("threads per worker: cores / procs, at least 1, unless given") {
   Config config;
   config.procs = 2;
@@ -188,7 +224,7 @@ TEST_CASE("threads per worker: cores / procs, at least 1, unless given") {
 
 TEST_CASE("the data directory defaults to <project>/data/<dataset>") {
   Config config;
-  config.dataset = "fashion-mnist";
+  config.dataset = DatasetKind::kFashionMnist;
   const std::string dir = resolved_data_dir(config);
   CHECK(dir.size() >= std::string("/data/fashion-mnist").size());
   CHECK(dir.substr(dir.size() - 19) == "/data/fashion-mnist");
@@ -218,9 +254,9 @@ TEST_CASE(
     CHECK(config.procs == 3);
     CHECK(config.lr == doctest::Approx(0.05));
     CHECK(config.epochs == 7);
-    CHECK(config.dataset == "fashion-mnist");
+    CHECK(config.dataset == DatasetKind::kFashionMnist);
     CHECK(config.drop_last);
-    CHECK(config.sync == "steps:4");
+    CHECK(config.sync.text() == "steps:4");
     CHECK(config.threads == 1);  // how this process runs it: its own
     CHECK(config.metrics_out == "b.json");
     CHECK_NOTHROW(validate(config));

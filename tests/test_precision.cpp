@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "hogwild/config.h"
 #include "hogwild/error.h"
 #include "hogwild/precision.h"
 #include "test_support.h"
@@ -7,9 +8,9 @@
 using namespace hogwild;
 
 TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why") {
-  CHECK(choose_precision("fp32").precision == Precision::kFp32);
-  CHECK(choose_precision("fp32").why == "asked for");
-  CHECK(choose_precision("bf16").precision == Precision::kBf16);
+  CHECK(choose_precision(PrecisionMode::kFp32).precision == Precision::kFp32);
+  CHECK(choose_precision(PrecisionMode::kFp32).why == "asked for");
+  CHECK(choose_precision(PrecisionMode::kBf16).precision == Precision::kBf16);
   // Whether this CPU has AMX, as the kernel tells it (CPUID read independently of ours, and
   // the OS's consent to the tile state: Linux lists amx_tile only when it enables it).
   const std::string cpuinfo = hogwild::testing::slurp("/proc/cpuinfo");
@@ -22,11 +23,14 @@ TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why
                    flags.find(" amx_tile ") != std::string::npos;
   MESSAGE("this CPU " << std::string(amx ? "has" : "has no") << " AMX (/proc/cpuinfo)");
   CHECK(cpu_has_amx() == amx);
-  const PrecisionChoice automatic = choose_precision("auto");
+  const PrecisionChoice automatic = choose_precision(PrecisionMode::kAuto);
   CHECK(automatic.precision == (amx ? Precision::kBf16 : Precision::kFp32));
   CHECK(automatic.why == (amx ? "auto: the CPU has AMX" : "auto: this CPU has no AMX"));
   CHECK(std::string(precision_name(Precision::kBf16)) == "bf16");
-  CHECK_THROWS_WITH_AS(choose_precision("fp16"),
+  Config config;  // the word is read once, with the configuration
+  set_key(config, "precision", "bf16");
+  CHECK(config.precision == PrecisionMode::kBf16);
+  CHECK_THROWS_WITH_AS(set_key(config, "precision", "fp16"),
                        "invalid precision = 'fp16': must be fp32, bf16 or auto (--precision / "
                        "config key 'precision')",
                        InputError);

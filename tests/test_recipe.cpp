@@ -11,7 +11,7 @@ using namespace hogwild;
 
 namespace {
 
-Hyperparameters chosen(const std::string& recipe, int64_t procs, int64_t batch_size = 0) {
+Hyperparameters chosen(Recipe recipe, int64_t procs, int64_t batch_size = 0) {
   Config config;
   config.recipe = recipe;
   config.procs = procs;
@@ -25,7 +25,7 @@ TEST_CASE("scaled recipe: the default 256 samples in flight are split over the w
   const int64_t expected[] = {256, 128, 85, 64, 51, 43, 37, 32};  // round(256 / N)
   for (int64_t n = 1; n <= 8; ++n) {
     CAPTURE(n);
-    const Hyperparameters h = chosen("scaled", n);
+    const Hyperparameters h = chosen(Recipe::kScaled, n);
     CHECK(h.batch_size == 256);
     CHECK(h.batch_per_worker == expected[n - 1]);
     CHECK(h.samples_in_flight == expected[n - 1] * n);
@@ -38,32 +38,32 @@ TEST_CASE("scaled recipe: the default 256 samples in flight are split over the w
 }
 
 TEST_CASE("scaled recipe: at N = 1 it is one process's recipe, unchanged") {
-  const Hyperparameters h = chosen("scaled", 1, 100);
+  const Hyperparameters h = chosen(Recipe::kScaled, 1, 100);
   CHECK(h.batch_per_worker == 100);
   CHECK(h.lr_per_worker == doctest::Approx(0.03));
 }
 
 TEST_CASE("scaled recipe: an explicit batch is the total, at least one sample per worker") {
-  CHECK(chosen("scaled", 4, 256).batch_per_worker == 64);
-  CHECK(chosen("scaled", 3, 100).batch_per_worker == 33);
-  CHECK(chosen("scaled", 5, 5).batch_per_worker == 1);
-  CHECK_THROWS_WITH_AS(chosen("scaled", 5, 4), doctest::Contains("at least --procs (5)"),
+  CHECK(chosen(Recipe::kScaled, 4, 256).batch_per_worker == 64);
+  CHECK(chosen(Recipe::kScaled, 3, 100).batch_per_worker == 33);
+  CHECK(chosen(Recipe::kScaled, 5, 5).batch_per_worker == 1);
+  CHECK_THROWS_WITH_AS(chosen(Recipe::kScaled, 5, 4), doctest::Contains("at least --procs (5)"),
                        InputError);
   // The default 256 cannot be split over more workers than that.
-  CHECK_THROWS_AS(chosen("scaled", 257), InputError);
-  CHECK(chosen("scaled", 256).batch_per_worker == 1);
+  CHECK_THROWS_AS(chosen(Recipe::kScaled, 257), InputError);
+  CHECK(chosen(Recipe::kScaled, 256).batch_per_worker == 1);
 }
 
 TEST_CASE("seed recipe: the seed's batch per worker and step size, whatever N") {
   for (int64_t n = 1; n <= 5; ++n) {
-    const Hyperparameters h = chosen("seed", n);
+    const Hyperparameters h = chosen(Recipe::kSeed, n);
     CHECK(h.batch_per_worker == 256);
     CHECK(h.samples_in_flight == 256 * n);
     CHECK(h.lr == doctest::Approx(0.01));
     CHECK(h.lr_per_worker == doctest::Approx(0.01));
     CHECK(h.momentum == doctest::Approx(0.9));
   }
-  CHECK(chosen("seed", 3, 64).batch_per_worker == 64);
+  CHECK(chosen(Recipe::kSeed, 3, 64).batch_per_worker == 64);
 }
 
 TEST_CASE("an explicit lr and momentum pass through, whatever the recipe") {
@@ -78,20 +78,22 @@ TEST_CASE("an explicit lr and momentum pass through, whatever the recipe") {
   CHECK(describe(h, 5) ==
         "recipe scaled: batch 256 and lr 0.02 over 5 workers = 51 samples and lr "
         "0.003984 per worker and step, cosine schedule, momentum 0.5");
-  config.recipe = "seed";
+  config.recipe = Recipe::kSeed;
   CHECK(choose_hyperparameters(config).lr_per_worker == doctest::Approx(0.02));  // explicit lr wins
-  CHECK(describe(chosen("seed", 2), 2) ==
+  CHECK(describe(chosen(Recipe::kSeed, 2), 2) ==
         "recipe seed: 256 samples and lr 0.01 per worker and step (512 in flight over 2 workers), "
         "constant schedule, momentum 0.9");
 }
 
 TEST_CASE("an unknown recipe is refused") {
-  CHECK_THROWS_WITH_AS(chosen("fast", 2), doctest::Contains("invalid recipe = 'fast'"), InputError);
+  Config config;  // as it is read: Recipe has no other values
+  CHECK_THROWS_WITH_AS(set_key(config, "recipe", "fast"),
+                       doctest::Contains("invalid recipe = 'fast'"), InputError);
 }
 
 TEST_CASE("the step size decays by cosine over the epochs (scaled) or stays (seed)") {
-  const Hyperparameters scaled = chosen("scaled", 5);
-  CHECK(scaled.lr_schedule == "cosine");
+  const Hyperparameters scaled = chosen(Recipe::kScaled, 5);
+  CHECK(scaled.lr_schedule == LrSchedule::kCosine);
   CHECK(lr_in_epoch(scaled, 0, 15) == doctest::Approx(scaled.lr_per_worker));
   CHECK(lr_in_epoch(scaled, 5, 10) == doctest::Approx(scaled.lr_per_worker * 0.5));
   CHECK(lr_in_epoch(scaled, 14, 15) ==
@@ -100,11 +102,11 @@ TEST_CASE("the step size decays by cosine over the epochs (scaled) or stays (see
     CHECK(lr_in_epoch(scaled, e, 15) < lr_in_epoch(scaled, e - 1, 15));
   // The schedule is the same at every N, so N * (per-worker step) stays one process's.
   CHECK(5 * lr_in_epoch(scaled, 7, 15) ==
-        doctest::Approx(lr_in_epoch(chosen("scaled", 1), 7, 15)).epsilon(0.01));
-  const Hyperparameters seed = chosen("seed", 5);
-  CHECK(seed.lr_schedule == "constant");
+        doctest::Approx(lr_in_epoch(chosen(Recipe::kScaled, 1), 7, 15)).epsilon(0.01));
+  const Hyperparameters seed = chosen(Recipe::kSeed, 5);
+  CHECK(seed.lr_schedule == LrSchedule::kConstant);
   CHECK(lr_in_epoch(seed, 14, 15) == doctest::Approx(0.01));
   Config config;
-  config.lr_schedule = "constant";
+  config.lr_schedule = LrSchedule::kConstant;
   CHECK(lr_in_epoch(choose_hyperparameters(config), 14, 15) == doctest::Approx(0.03 * 128 / 256.0));
 }

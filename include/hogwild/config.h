@@ -1,4 +1,5 @@
-// The one Config of a run: defaults here, then a TOML file, then command-line flags,
+// The one Config of a run: defaults here, then a TOML file, then command-line flags, each
+// value parsed once as it is read (enumerations into enums, --sync into its plan) and
 // validated in one place. No torch here, so this compiles fast and tests cheaply.
 #pragma once
 
@@ -6,18 +7,28 @@
 #include <string>
 #include <vector>
 
+#include "hogwild/precision.h"  // PrecisionMode
+#include "hogwild/sync.h"       // SyncPlan
+
 namespace hogwild {
 
+// The options that take one of a few words are these enums from the moment they are read
+// (the words: word() below, and the field table in config.cpp).
+enum class DatasetKind { kMnist, kFashionMnist };
+enum class Recipe { kScaled, kSeed };                    // how batch_size is split (recipe.h)
+enum class LrSchedule { kRecipes, kCosine, kConstant };  // kRecipes: the recipe's own
+enum class Progress { kAuto, kOn, kOff };                // the live line; auto: on a terminal
+
 struct Config {
-  std::string dataset = "mnist";  // mnist | fashion-mnist
-  std::string data_dir;           // empty: <project>/data/<dataset>
-  int64_t procs = 2;              // worker processes
-  int64_t threads = 0;            // intra-op threads per worker; 0: max(1, cores / procs)
+  DatasetKind dataset = DatasetKind::kMnist;
+  std::string data_dir;  // empty: <project>/data/<dataset>
+  int64_t procs = 2;     // worker processes
+  int64_t threads = 0;   // intra-op threads per worker; 0: max(1, cores / procs)
   int64_t epochs = 15;
-  std::string recipe = "scaled";  // scaled | seed: how batch_size is split (recipe.h)
-  int64_t batch_size = 0;         // scaled: over all workers; seed: per worker; 0: the recipe's
-  double lr = 0;                  // SGD step size; 0: the recipe's
-  std::string lr_schedule;        // cosine | constant over the epochs; empty: the recipe's
+  Recipe recipe = Recipe::kScaled;
+  int64_t batch_size = 0;  // scaled: over all workers; seed: per worker; 0: the recipe's
+  double lr = 0;           // SGD step size; 0: the recipe's
+  LrSchedule lr_schedule = LrSchedule::kRecipes;  // over the epochs
   double momentum = 0.9;
   int64_t seed = 1;
   int64_t train_limit = 0;  // use only the first N training images; 0: all
@@ -27,19 +38,19 @@ struct Config {
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
-  double stall_timeout =
-      120;  // seconds a worker may go without a step before it is replaced; 0: never
-  std::string sync = "epoch";  // under mpirun: epoch | steps:S | grads (sync.h)
-  double sync_timeout =
-      600;  // seconds an MPI collective may wait before the job is ended; 0: never
-  bool reset_momentum = false;    // --sync epoch: clear each worker's momentum at every average
-  std::string save_model;         // save the trained parameters here; empty: don't
-  int64_t checkpoint_every = 0;   // also save every E epochs (needs save_model); 0: never
-  std::string resume;             // continue the run checkpointed here (checkpoint.h); empty: fresh
-  std::string init_from;          // a new run from the parameters saved here; empty: fresh
-  std::string progress = "auto";  // the live line: auto (on a terminal) | on | off
-  std::string precision = "auto";  // fp32 | bf16 | auto (bf16 where the CPU has AMX): precision.h
-  std::string metrics_out;         // JSON metrics file; empty: none
+  // Seconds a worker may go without a step before it is replaced; 0: never.
+  double stall_timeout = 120;
+  SyncPlan sync;  // under mpirun: epoch | steps:S | grads (sync.h)
+  // Seconds an MPI collective may wait before the job is ended; 0: never.
+  double sync_timeout = 600;
+  bool reset_momentum = false;   // --sync epoch: clear each worker's momentum at every average
+  std::string save_model;        // save the trained parameters here; empty: don't
+  int64_t checkpoint_every = 0;  // also save every E epochs (needs save_model); 0: never
+  std::string resume;            // continue the run checkpointed here (checkpoint.h); empty: fresh
+  std::string init_from;         // a new run from the parameters saved here; empty: fresh
+  Progress progress = Progress::kAuto;
+  PrecisionMode precision = PrecisionMode::kAuto;  // precision.h
+  std::string metrics_out;                         // JSON metrics file; empty: none
   std::string config_file;         // where the file values came from (informational)
   std::vector<std::string> given;  // keys set by the config file or a flag, not by default
 };
@@ -68,6 +79,17 @@ void apply_toml_file(const std::string& path, Config& config);
 
 // Throws InputError for the first invalid value, naming the field.
 void validate(const Config& config);
+
+// The word a value is written as in flags, config files and JSON ("" for kRecipes).
+const char* word(DatasetKind value);
+const char* word(Recipe value);
+const char* word(LrSchedule value);
+const char* word(Progress value);
+const char* word(PrecisionMode value);
+
+// Sets one key from its text as a flag would, with the same checks and messages: for
+// programs with flags of their own (hogwild_eval's --dataset). Throws InputError.
+void set_key(Config& config, const std::string& key, const std::string& text);
 
 // Intra-op threads each worker gets: --threads, else max(1, cores / (procs x the MPI ranks
 // that share this machine)).

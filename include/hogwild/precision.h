@@ -10,14 +10,16 @@
 namespace hogwild {
 
 enum class Precision { kFp32, kBf16 };
+// What --precision asks for.
+enum class PrecisionMode { kAuto, kFp32, kBf16 };
 
 struct PrecisionChoice {
   Precision precision = Precision::kFp32;
   std::string why;  // for the banner and the JSON: "asked for", "auto: the CPU has AMX", ...
 };
 
-// --precision fp32|bf16|auto. Throws InputError for anything else.
-PrecisionChoice choose_precision(const std::string& mode);
+// What --precision's mode gives on this CPU, and why.
+PrecisionChoice choose_precision(PrecisionMode mode);
 
 const char* precision_name(Precision precision);
 

@@ -9,13 +9,14 @@
 #include <cstdio>
 #include <string>
 
+#include "hogwild/config.h"  // Progress
 #include "hogwild/worker_control.h"
 
 namespace hogwild {
 
 // --progress auto|on|off: auto shows the line when `out` is a terminal, but not under mpirun,
 // which gives its ranks a pseudo-terminal even when its own output goes to a file.
-bool progress_wanted(const std::string& mode, std::FILE* out, bool under_mpirun);
+bool progress_wanted(Progress mode, std::FILE* out, bool under_mpirun);
 
 class ProgressLine {
  public:

@@ -24,22 +24,20 @@ namespace hogwild {
 // move, averaged, like one process stepping on K*n samples with step size s. So "scaled"
 // splits B over all K*N workers (b = B / (K*N)) and gives each worker lr * b * K / B = lr / N:
 // N workers of a node sum to lr on B / K samples, and the K nodes' mean to lr on B.
-inline constexpr const char* kRecipeScaled = "scaled";
-inline constexpr const char* kRecipeSeed = "seed";
 inline constexpr int64_t kScaledDefaultBatch = 256;  // samples in flight, all workers together
 inline constexpr double kScaledDefaultLr = 0.03;
 inline constexpr int64_t kSeedDefaultBatch = 256;  // per worker (the seed's)
 inline constexpr double kSeedDefaultLr = 0.01;
 
 struct Hyperparameters {
-  std::string recipe;
-  int64_t nodes = 1;              // MPI ranks whose updates are averaged
-  int64_t batch_size = 0;         // as configured, or the recipe's default for 0
-  int64_t batch_per_worker = 0;   // samples per optimizer step of one worker
-  int64_t samples_in_flight = 0;  // batch_per_worker x procs x nodes
-  double lr = 0;                  // as configured, or the recipe's default for 0
-  double lr_per_worker = 0;       // each worker's SGD step size in the first epoch
-  std::string lr_schedule;        // "cosine" or "constant"
+  Recipe recipe = Recipe::kScaled;
+  int64_t nodes = 1;                             // MPI ranks whose updates are averaged
+  int64_t batch_size = 0;                        // as configured, or the recipe's default for 0
+  int64_t batch_per_worker = 0;                  // samples per optimizer step of one worker
+  int64_t samples_in_flight = 0;                 // batch_per_worker x procs x nodes
+  double lr = 0;                                 // as configured, or the recipe's default for 0
+  double lr_per_worker = 0;                      // each worker's SGD step size in the first epoch
+  LrSchedule lr_schedule = LrSchedule::kCosine;  // kCosine or kConstant, never kRecipes
   double momentum = 0;
 };
 
