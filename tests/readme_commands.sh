@@ -23,6 +23,8 @@ ln -s "$build" "$scratch/build"
 "$build/hogwild_train" --config configs/smoke.toml --test-limit 200 --progress off \
   --save-model "$scratch/model.pt" --metrics-out "$scratch/m.json" >/dev/null 2>&1 \
   || { (cd "$src" && "$build/hogwild_train" --config configs/smoke.toml --test-limit 200 --progress off); exit 1; }
+# make run on a built tree must show the program first: build what a source change left stale.
+(cd "$src" && make --no-print-directory BUILD="$build" trainer >/dev/null)
 # As root, OpenMPI refuses to start without these (make mpirun sets them itself).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
