@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "hogwild/max_pool_window.h"
+
 namespace hogwild {
 namespace {
 
@@ -37,15 +39,15 @@ struct Geometry {
         pool_padding(pp),
         ch(h + 2 * cp - k + 1),
         cw(w + 2 * cp - k + 1),
-        oh((ch + 2 * pp - 2) / 2 + 1),
-        ow((cw + 2 * pp - 2) / 2 + 1) {}
+        oh(pooled_size(ch, pp)),
+        ow(pooled_size(cw, pp)) {}
   // The zero-padded image: rows long enough for whole tiles past the last output.
   int64_t padded_w() const { return (cw + kTile - 1) / kTile * kTile + kernel - 1; }
   int64_t padded_h() const { return h + 2 * conv_padding; }
   // Window position k (0..3, row-major) of pooled output (py, px) in the convolution's
   // output; outside it where the window hangs over the edge.
-  int64_t conv_y(int64_t py, int k) const { return 2 * py - pool_padding + k / 2; }
-  int64_t conv_x(int64_t px, int k) const { return 2 * px - pool_padding + k % 2; }
+  int64_t conv_y(int64_t py, int k) const { return window_y(py, pool_padding, k); }
+  int64_t conv_x(int64_t px, int k) const { return window_x(px, pool_padding, k); }
   bool inside(int64_t y, int64_t x) const { return y >= 0 && y < ch && x >= 0 && x < cw; }
 };
 
@@ -107,22 +109,23 @@ HOGWILD_CONV_KERNEL void conv_row(const float* padded, int64_t pw, int64_t cw, c
 }
 
 // One row of pooled outputs from two convolution rows (`top`, `bottom`: cw + 2 pixels each,
-// the first and last -inf, so that window columns -1 and cw read -inf). Strictly greater,
-// pair by pair: the first maximum in the window wins, as in ATen (and pool_relu.h).
+// the first and last -inf, so that window columns -1 and cw read -inf), by the tie rule of
+// max_pool_window.h.
 HOGWILD_CONV_KERNEL void pool_row(const float* top, const float* bottom, int64_t ow,
                                   int64_t pool_padding, float* out, int32_t* where) {
   const Channels zero = {};
   for (int64_t px = 0; px < ow; ++px) {
-    const int64_t at = (2 * px - pool_padding + 1) * kChannels;
+    const int64_t at = (window_x(px, pool_padding, 0) + 1) * kChannels;  // +1: the -inf pixel
     const Channels v0 = *reinterpret_cast<const Channels*>(top + at);
     const Channels v1 = *reinterpret_cast<const Channels*>(top + at + kChannels);
     const Channels v2 = *reinterpret_cast<const Channels*>(bottom + at);
     const Channels v3 = *reinterpret_cast<const Channels*>(bottom + at + kChannels);
     const Positions second = v1 > v0, fourth = v3 > v2;  // -1 where true
     const Channels m01 = second ? v1 : v0, m23 = fourth ? v3 : v2;
-    const Positions right = m23 > m01;
-    const Channels best = right ? m23 : m01;
-    const Positions k = right ? 2 - fourth : -second;
+    const Positions lower = m23 > m01;
+    const Channels best = lower ? m23 : m01;
+    Positions k;
+    position_of_maximum(second, fourth, lower, k);
     const Positions positive = best > zero;
     *reinterpret_cast<Channels*>(out + px * kChannels) = positive ? best : zero;
     *reinterpret_cast<Positions*>(where + px * kChannels) = positive ? k : -1;

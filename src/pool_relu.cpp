@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "hogwild/max_pool_window.h"
+
 namespace hogwild {
 namespace {
 
@@ -27,8 +29,8 @@ struct Geometry {
         h(shape[2]),
         w(shape[3]),
         padding(pad),
-        oh((h + 2 * pad - 2) / 2 + 1),
-        ow((w + 2 * pad - 2) / 2 + 1) {}
+        oh(pooled_size(h, pad)),
+        ow(pooled_size(w, pad)) {}
   // The windows cover every input position (they never overlap): the backward need not
   // zero-fill first.
   bool covers_input() const { return 2 * oh - padding >= h && 2 * ow - padding >= w; }
@@ -67,13 +69,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pool_relu_row(
     const T* __restrict__ in3, int64_t channels, T* __restrict__ out, int32_t* __restrict__ where) {
   for (int64_t c = 0; c < channels; ++c) {
     const float v0 = widen(in0[c]), v1 = widen(in1[c]), v2 = widen(in2[c]), v3 = widen(in3[c]);
-    // Strictly greater, pair by pair: the first maximum in the window wins, as in ATen.
-    // Arithmetic on comparisons rather than ?: keeps GCC's vectorizer happy.
-    const int32_t second = int32_t(v1 > v0), fourth = int32_t(v3 > v2);
+    // Masks and std::max rather than ?: keep GCC's vectorizer happy; std::max(a, b) is b
+    // only where b > a, as the tie rule wants (max_pool_window.h).
+    const int32_t second = -int32_t(v1 > v0), fourth = -int32_t(v3 > v2);
     const float m01 = std::max(v0, v1), m23 = std::max(v2, v3);
-    const int32_t right = int32_t(m23 > m01);
+    const int32_t lower = -int32_t(m23 > m01);
     const float best = std::max(m01, m23);
-    const int32_t at = second + right * (2 + fourth - second);
+    int32_t at;
+    position_of_maximum(second, fourth, lower, at);
     const int32_t positive = int32_t(best > 0.0f);
     out[c] = narrow_exact<T>(std::max(best, 0.0f));
     where[c] = (at + 1) * positive - 1;  // -1 (kNoGradient) where ReLU cut the output to 0
@@ -106,7 +109,7 @@ template <typename T>
 void window_rows(T* base, T* outside, const Geometry& g, int64_t n, int64_t oy, int64_t ox,
                  T* rows[4]) {
   for (int64_t k = 0; k < 4; ++k) {
-    const int64_t iy = oy * 2 - g.padding + k / 2, ix = ox * 2 - g.padding + k % 2;
+    const int64_t iy = window_y(oy, g.padding, int(k)), ix = window_x(ox, g.padding, int(k));
     const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
     rows[k] = inside ? base + ((n * g.h + iy) * g.w + ix) * g.c : outside;
   }
