@@ -29,12 +29,15 @@ ln -s "$build" "$scratch/build"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 exec python3 - "$src" "$build" "$scratch" <<'EOF'
-import re, shlex, subprocess, sys
+import os, re, shlex, subprocess, sys
 
 src, build, scratch = sys.argv[1:4]
 QUICK = ["--epochs", "1", "--train-limit", "2000", "--test-limit", "1000"]
 DRY_RUN_TARGETS = {"test", "check", "sanitize", "format"}  # the suite again; rewriting sources
 LIMIT_S = 240
+# As typed at a terminal: not a sub-make of the make test that runs this suite (a sub-make
+# announces its directory, and make's flags would leak into the commands).
+USER_ENV = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
 
 def readme_commands(text):
     commands, fence = [], None
@@ -132,7 +135,7 @@ for command in commands:
         continue
     try:
         p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=LIMIT_S)
+                           text=True, timeout=LIMIT_S, env=USER_ENV)
         code, output = p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         code, output = f"timeout after {LIMIT_S} s", str(e.output or "")

@@ -309,8 +309,10 @@ TEST_CASE(
             killed)) != std::string::npos);
 
   // Every slot's every epoch once, and the part of the killed epoch that landed before the
-  // kill: some number of whole steps (a step's layers land one by one, so each tensor may
-  // have one step more than another).
+  // kill: some number of whole steps, and perhaps part of the next. A step's layers land one
+  // by one, so each tensor may have one step more than another; and SIGKILL can land while
+  // the update writes a tensor, so its elements may differ by that one step too (seen: 2 of
+  // 6 runs missed by 2.7 % when the next step's elements were not allowed).
   Tensors base = zeros_like(theta0);
   Slice lost;
   for (int64_t e = 0; e < shape.epochs; ++e) {
@@ -327,9 +329,16 @@ TEST_CASE(
     double best = 1e9;
     std::size_t best_steps = 0;
     for (std::size_t steps = 0; steps <= lost.batches.size(); ++steps) {
-      const auto expected = base[i] - shape.lr * lost.prefix(steps)[i];
+      const auto before = base[i] - shape.lr * lost.prefix(steps)[i];
+      // Each element with or without the next step, whichever it is nearer (no next step
+      // after the last).
+      const auto after = steps < lost.batches.size()
+                             ? torch::Tensor(base[i] - shape.lr * lost.prefix(steps + 1)[i])
+                             : before;
+      const auto expected =
+          torch::where((actual[i] - before).abs() <= (actual[i] - after).abs(), before, after);
       const double miss =
-          (actual[i] - expected).norm().item<double>() / expected.norm().item<double>();
+          (actual[i] - expected).norm().item<double>() / before.norm().item<double>();
       if (miss < best) {
         best = miss;
         best_steps = steps;
