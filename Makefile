@@ -14,10 +14,6 @@ RESTARTS ?=
 
 .PHONY: setup build test run mpirun sanitize fuzz check clean trainer format
 
-# No "Entering directory" lines from make itself, even when make run is started by another
-# make (a sub-make prints them by default; ctest under make test is one).
-MAKEFLAGS += --no-print-directory
-
 # Recipes run in bash with pipefail, so a failing build is not hidden by the filter below.
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
