@@ -88,8 +88,9 @@ constexpr Role kTraining = Role::kDefinesTraining;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The values one field may take on its own: a range of numbers or a list of words, and the
-// rule its message states ("must be ..."). What depends on other fields is in validate().
+// The values one field may take on its own: a range of numbers (or, for an enumeration, the
+// words of its WordTable), and the rule its message states ("must be ..."). What depends on
+// other fields is in validate().
 struct Allowed {
   double low = -kInf;
   double high = kInf;
@@ -208,11 +209,10 @@ std::string flag_name(const char* key) {
 }
 
 std::string format_value(const Config& config, const Member& member) {
-  if (const auto* words = std::get_if<Words>(&member)) return words->show(config);
   return std::visit(
-      [&](auto pointer) -> std::string {
-        if constexpr (std::is_same_v<decltype(pointer), Words>) {
-          return "";  // handled above
+      [&](const auto& pointer) -> std::string {
+        if constexpr (std::is_same_v<std::decay_t<decltype(pointer)>, Words>) {
+          return pointer.show(config);
         } else {
           const auto& value = config.*pointer;
           using T = std::decay_t<decltype(value)>;
