@@ -162,6 +162,10 @@ const std::vector<Field> kFields = {
      between(0, 100, "must be a test accuracy in percent, 0 < A <= 100, or 0 for none")},
     {"drop_last", "drop the tail so partitions are equal, instead of padding", &Config::drop_last,
      kTraining},
+    {"augment",
+     "shift each training image by up to 2 pixels (and mirror half of Fashion-MNIST's), "
+     "drawn per sample from (seed, epoch, sample)",
+     &Config::augment, kTraining},
     {"max_restarts", "replace a failed worker at most this many times in a run",
      &Config::max_restarts, Role::kRunsIt, between(0, 1000, "must be between 0 and 1000")},
     {"stall_timeout",
@@ -188,7 +192,7 @@ const std::vector<Field> kFields = {
      words(&Config::progress, kProgress), Role::kRunsIt, one_of("must be auto, on or off")},
     {"precision",
      "arithmetic of the training step: fp32, bf16 (fp32 master weights) or auto "
-     "(bf16 only where the CPU has AMX)",
+     "(bf16 where the CPU has AVX512-BF16 or AMX)",
      words(&Config::precision, kPrecisionModes), kTraining, one_of("must be fp32, bf16 or auto")},
     {"metrics_out", "write the run's metrics as JSON to this file", &Config::metrics_out},
     {"save_model", "save the trained parameters to this file (also on Ctrl-C)",

@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
-
-#include "hogwild/error.h"
 
 namespace hogwild {
 
@@ -21,15 +20,12 @@ Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes) {
     h.batch_per_worker = h.batch_size;
   } else {
     h.batch_size = config.batch_size > 0 ? config.batch_size : kScaledDefaultBatch;
-    const int64_t total = h.batch_size;
-    if (total < workers) {
-      throw InputError(
-          fmt::format("invalid batch_size = {}: the scaled recipe splits it over the "
-                      "workers, so it must be at least --procs ({}){}",
-                      total, config.procs,
-                      nodes > 1 ? fmt::format(" x MPI ranks ({}) = {}", nodes, workers) : ""));
+    const int64_t split = std::llround(double(h.batch_size) / double(workers));
+    h.batch_per_worker = std::max(split, std::min(h.batch_size, kMinBatchPerWorker));
+    if (h.batch_per_worker > split) {
+      h.warmup.epochs = kWarmupEpochs;
+      h.warmup.start = double(h.batch_size) / double(h.batch_per_worker * workers);
     }
-    h.batch_per_worker = std::llround(double(total) / double(workers));
   }
   h.samples_in_flight = h.batch_per_worker * workers;
   // The per-sample step lr / B stays what one process would take; the nodes' mean (not sum)
@@ -40,6 +36,11 @@ Hyperparameters choose_hyperparameters(const Config& config, int64_t nodes) {
                   : seed                                     ? LrSchedule::kConstant
                                                              : LrSchedule::kCosine;
   return h;
+}
+
+double Warmup::factor(double epochs_done) const {
+  if (epochs <= 0 || epochs_done >= double(epochs)) return 1.0;
+  return start + (1.0 - start) * std::max(0.0, epochs_done) / double(epochs);
 }
 
 double lr_in_epoch(const Hyperparameters& h, int64_t epoch, int64_t epochs) {
@@ -53,11 +54,19 @@ std::string describe(const Hyperparameters& h, int64_t procs) {
       h.nodes > 1 ? fmt::format("{} MPI ranks x {} worker{}", h.nodes, procs, procs == 1 ? "" : "s")
                   : fmt::format("{} worker{}", procs, procs == 1 ? "" : "s");
   if (h.recipe == Recipe::kScaled) {
+    const std::string lifted =
+        h.warmup.epochs > 0
+            ? fmt::format(
+                  " (at least {} per worker: {} in flight, the step warmed up from {:.3g}x "
+                  "over {} epoch{})",
+                  kMinBatchPerWorker, h.samples_in_flight, h.warmup.start, h.warmup.epochs,
+                  h.warmup.epochs == 1 ? "" : "s")
+            : "";
     return fmt::format(
-        "recipe scaled: batch {} and lr {} over {} = {} samples and lr {:.4g} "
+        "recipe scaled: batch {} and lr {} over {} = {} samples{} and lr {:.4g} "
         "per worker and step, {} schedule, momentum {}",
-        h.batch_size, h.lr, workers, h.batch_per_worker, h.lr_per_worker, word(h.lr_schedule),
-        h.momentum);
+        h.batch_size, h.lr, workers, h.batch_per_worker, lifted, h.lr_per_worker,
+        word(h.lr_schedule), h.momentum);
   }
   return fmt::format(
       "recipe seed: {} samples and lr {} per worker and step ({} in flight over {}), "

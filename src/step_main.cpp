@@ -114,7 +114,7 @@ int run(int argc, char** argv) {
   hogwild::Config config;
   int64_t batch = 128, steps = 200, threads = 1;
   std::string precision = "fp32";
-  bool profile = false;
+  bool profile = false, augment = false;
   CLI::App app{
       "Times the training step alone (one process, no shared memory), optionally "
       "with a per-operator profile.",
@@ -130,6 +130,7 @@ int run(int argc, char** argv) {
                  "the IDX files' directory (default: data/<dataset> "
                  "of the source tree)");
   app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
+  app.add_flag("--augment", augment, "shift and flip each image as hogwild_train --augment does");
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   if (batch < 1 || steps < 5 || threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
@@ -152,13 +153,17 @@ int run(int argc, char** argv) {
                                  hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
+  const hogwild::AugmentPolicy policy = hogwild::augment_policy(augment, /*flips=*/true);
+  const auto draws = [&](int64_t epoch) {
+    return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch)};
+  };
   int64_t next = 0;
   const auto take = [&](int64_t count) {  // `count` steps' worth of indices, cycling
     std::vector<int64_t> indices(std::size_t(count * batch));
     for (auto& i : indices) i = order[std::size_t(next++ % data.size())];
     return indices;
   };
-  hogwild::train_epoch(model, optimizer, data, take(20), batch, 1);  // warm-up
+  hogwild::train_epoch(model, optimizer, data, take(20), batch, draws(1));  // warm-up
 
   std::vector<double> rates;
   const int64_t part = steps / 5;
@@ -169,7 +174,7 @@ int run(int argc, char** argv) {
   for (int r = 0; r < 5; ++r) {
     const auto indices = take(part);
     const auto started = std::chrono::steady_clock::now();
-    hogwild::train_epoch(model, optimizer, data, indices, batch, uint64_t(r + 2));
+    hogwild::train_epoch(model, optimizer, data, indices, batch, draws(r + 2));
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     rates.push_back(double(part * batch) / took.count());
   }
@@ -177,10 +182,10 @@ int run(int argc, char** argv) {
   fmt::print("cpu: {} ({}), {} cores\n", hogwild::cpu_model_name(), hogwild::cpu_isa_summary(),
              std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN)));
   fmt::print(
-      "step: batch {}, {} thread{}, {} ({}): {:.0f} samples/s (median of 5 x {} steps; "
+      "step: batch {}, {} thread{}, {} ({}){}: {:.0f} samples/s (median of 5 x {} steps; "
       "{:.0f} to {:.0f})\n",
       batch, threads, threads == 1 ? "" : "s", hogwild::precision_name(chosen.precision),
-      chosen.why, rates[2], part, rates[0], rates[4]);
+      chosen.why, augment ? ", augmented" : "", rates[2], part, rates[0], rates[4]);
   if (profile) {
     at::removeCallback(callbacks);
     print_profile(g_profile, 5 * part * batch);

@@ -25,9 +25,9 @@ Totals batch_totals(const torch::Tensor& logits, const torch::Tensor& labels,
 }
 
 // The batch's images and labels, copied row by row (ATen's index_select took 3 % of a step
-// for what is a few memcpy()s).
-void gather(const Dataset& data, const int64_t* rows, int64_t n, torch::Tensor& images,
-            torch::Tensor& labels) {
+// for what is a few memcpy()s), each image shifted and flipped as the epoch's draws say.
+void gather(const Dataset& data, const int64_t* rows, int64_t n, const EpochDraws& draws,
+            torch::Tensor& images, torch::Tensor& labels) {
   const int64_t pixels = data.images.stride(0);
   TORCH_CHECK(data.images.is_contiguous() && images.numel() == n * pixels, "gather: shapes");
   const float* from = data.images.data_ptr<float>();
@@ -37,15 +37,25 @@ void gather(const Dataset& data, const int64_t* rows, int64_t n, torch::Tensor& 
   for (int64_t i = 0; i < n; ++i) {
     TORCH_CHECK(rows[i] >= 0 && rows[i] < data.size(), "gather: sample ", rows[i],
                 " is not in the data set");
-    std::memcpy(to + i * pixels, from + rows[i] * pixels, std::size_t(pixels) * sizeof(float));
+    if (draws.augment.active()) {
+      transform_image(from + rows[i] * pixels, to + i * pixels, data.images.size(2),
+                      data.images.size(3),
+                      draw_transform(draws.augment, draws.augment_key, rows[i]));
+    } else {
+      std::memcpy(to + i * pixels, from + rows[i] * pixels, std::size_t(pixels) * sizeof(float));
+    }
     label_to[i] = label_from[rows[i]];
   }
+}
+
+EpochDraws epoch_draws(const TrainOptions& options, int64_t epoch) {
+  return {dropout_key(options.seed, epoch), options.augment, augment_key(options.seed, epoch)};
 }
 
 }  // namespace
 
 Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
+                   const std::vector<int64_t>& indices, int64_t batch_size, const EpochDraws& draws,
                    const StepHooks& hooks, int64_t* steps) {
   if (hooks.before_update && optimizer.timing() != UpdateTiming::kAfterBackward) {
     throw std::logic_error(
@@ -70,7 +80,7 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
                               torch::kFloat32);
       }
       if (!reusable(labels)) labels = torch::empty({n}, torch::kInt64);
-      gather(data, indices.data() + start, n, images, labels);
+      gather(data, indices.data() + start, n, draws, images, labels);
       // Channels-last, as the activations it multiplies (model.cpp): its bytes are filled in
       // order, so unit j of a sample is channel j % 64 of position j / 64.
       if (!reusable(mask)) {
@@ -79,7 +89,7 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
             torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
       }
       fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits,
-                        dropout_key);
+                        draws.dropout_key);
     }
     if (hooks.before_step) hooks.before_step(steps ? *steps : 0);
     torch::Tensor loss;
@@ -127,11 +137,24 @@ void train_replica(MnistNet& model, const Dataset& data, const StridedPartition&
     const double lr =
         epoch < int64_t(options.lr_by_epoch.size()) ? options.lr_by_epoch[epoch] : options.lr;
     optimizer.set_lr(lr);
+    const std::vector<int64_t> indices = partition.indices(replica, epoch);
+    StepHooks epoch_hooks = hooks;
+    if (epoch < options.warmup.epochs) {
+      // Each step's size from how far into the run it is, so a replacement worker or a
+      // resumed run (both start at an epoch's start) ramps as the first did.
+      const double epoch_steps =
+          double((int64_t(indices.size()) + options.batch_size - 1) / options.batch_size);
+      epoch_hooks.before_step = [&, first = steps, epoch_steps, lr, epoch](int64_t step) {
+        optimizer.set_lr(lr *
+                         options.warmup.factor(double(epoch) + double(step - first) / epoch_steps));
+        if (hooks.before_step) hooks.before_step(step);
+      };
+    }
     const auto started = std::chrono::steady_clock::now();
     Totals totals;
     try {
-      totals = train_epoch(model, optimizer, data, partition.indices(replica, epoch),
-                           options.batch_size, dropout_key(options.seed, epoch), hooks, &steps);
+      totals = train_epoch(model, optimizer, data, indices, options.batch_size,
+                           epoch_draws(options, epoch), epoch_hooks, &steps);
     } catch (const DivergenceError& e) {
       throw DivergenceError(fmt::format(
           "{} of epoch {}; lower the learning rate (--lr; this worker's step size is {})", e.what(),

@@ -18,8 +18,10 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   options.lr = hyper.lr_per_worker;
   for (int64_t e = 0; e < config.epochs; ++e)
     options.lr_by_epoch.push_back(lr_in_epoch(hyper, e, config.epochs));
+  options.warmup = hyper.warmup;
   options.momentum = hyper.momentum;
   options.seed = uint64_t(config.seed);
+  options.augment = augment_policy(config.augment, config.dataset == DatasetKind::kFashionMnist);
   return options;
 }
 

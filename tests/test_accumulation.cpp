@@ -164,11 +164,12 @@ Tensors change(const Tensors& after, const Tensors& before) {
   return out;
 }
 
+// In fp32, as the expected sums are (auto would pick bf16 on a CPU with bf16 dot products).
 std::string train_args(const std::string& dir, const Shape& shape, const std::string& extra) {
   return fmt::format(
       "{} --config {} --recipe seed --batch-size {} --lr {} --momentum 0 --epochs {} "
       "--train-limit {} --test-limit 100 --threads 1 --seed {} --init-from {}/theta0.pt "
-      "--save-model {}/out.pt --metrics-out {}/m.json {}",
+      "--save-model {}/out.pt --metrics-out {}/m.json --precision fp32 {}",
       HOGWILD_TRAIN_BIN, source_path("configs/smoke.toml"), shape.batch, shape.lr, shape.epochs,
       shape.train_size, kSeed, dir, dir, dir, extra);
 }
@@ -326,8 +327,7 @@ TEST_CASE(
   double worst = 0;
   std::size_t landed_min = lost.batches.size(), landed_max = 0;
   for (std::size_t i = 0; i < theta0.size(); ++i) {
-    double best = 1e9;
-    std::size_t best_steps = 0;
+    std::vector<double> misses;  // by the number of steps landed
     for (std::size_t steps = 0; steps <= lost.batches.size(); ++steps) {
       const auto before = base[i] - shape.lr * lost.prefix(steps)[i];
       // Each element with or without the next step, whichever it is nearer (no next step
@@ -337,13 +337,16 @@ TEST_CASE(
                              : before;
       const auto expected =
           torch::where((actual[i] - before).abs() <= (actual[i] - after).abs(), before, after);
-      const double miss =
-          (actual[i] - expected).norm().item<double>() / before.norm().item<double>();
-      if (miss < best) {
-        best = miss;
-        best_steps = steps;
-      }
+      misses.push_back((actual[i] - expected).norm().item<double>() / before.norm().item<double>());
     }
+    // Candidates s and s + 1 both fit a tensor that took s + 1 steps whole (each allows the
+    // next step): their misses tie up to the races' noise (0.0065 against 0.0077 seen),
+    // which must not pick the larger ("1-3 landed" in 3 of 4 runs). So: the fewest steps
+    // within a quarter of the tolerance of the best; a step more or less than the truth
+    // misses by 0.017 or more.
+    const double best = *std::min_element(misses.begin(), misses.end());
+    std::size_t best_steps = 0;
+    while (misses[best_steps] > best + kTolerance / 4) ++best_steps;
     worst = std::max(worst, best);
     landed_min = std::min(landed_min, best_steps);
     landed_max = std::max(landed_max, best_steps);

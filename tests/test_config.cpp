@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "hogwild/config.h"
@@ -8,6 +9,7 @@
 #include "test_support.h"
 
 using namespace hogwild;
+using hogwild::testing::source_path;
 using hogwild::testing::TempDir;
 
 namespace {
@@ -130,8 +132,6 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--sync", "grads", "--procs", "2"},
           "invalid sync = 'grads': averages gradients before every step");
   rejects({"--batch-size", "-1"}, "invalid batch_size = -1");
-  rejects({"--batch-size", "3", "--procs", "4"},
-          "invalid batch_size = 3: the scaled recipe splits it over the workers");
   rejects({"--recipe", "fast"}, "invalid recipe = 'fast': must be scaled or seed");
   rejects({"--lr-schedule", "step"}, "invalid lr_schedule = 'step': must be cosine or constant");
   rejects({"--target-accuracy", "101"}, "invalid target_accuracy = 101");
@@ -308,4 +308,22 @@ TEST_CASE("--resume and --init-from together are refused") {
   Config config;
   parse({"--resume", "a.pt", "--init-from", "b.pt"}, config);
   CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("give one of them"), InputError);
+}
+
+TEST_CASE("every configs/*.toml we ship parses and validates") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_path("configs"))) {
+    if (entry.path().extension() != ".toml") continue;
+    CAPTURE(entry.path().string());
+    ++files;
+    Config config;
+    CHECK_NOTHROW({
+      parse({"--config", entry.path().string()}, config);
+      validate(config);
+    });
+    if (entry.path().filename().string().find("augment") != std::string::npos) {
+      CHECK(config.augment);
+    }
+  }
+  CHECK(files >= 6);
 }

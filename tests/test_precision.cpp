@@ -7,7 +7,7 @@
 
 using namespace hogwild;
 
-TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why") {
+TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 with AVX512-BF16 or AMX, and why") {
   CHECK(choose_precision(PrecisionMode::kFp32).precision == Precision::kFp32);
   CHECK(choose_precision(PrecisionMode::kFp32).why == "asked for");
   CHECK(choose_precision(PrecisionMode::kBf16).precision == Precision::kBf16);
@@ -21,11 +21,18 @@ TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 only with AMX, and why
   REQUIRE(flags.find(" fpu ") != std::string::npos);  // the flags line was found
   const bool amx = flags.find(" amx_bf16 ") != std::string::npos &&
                    flags.find(" amx_tile ") != std::string::npos;
-  MESSAGE("this CPU " << std::string(amx ? "has" : "has no") << " AMX (/proc/cpuinfo)");
+  const bool avx512_bf16 = flags.find(" avx512_bf16 ") != std::string::npos;
+  MESSAGE("this CPU " << std::string(amx ? "has" : "has no") << " AMX and "
+                      << std::string(avx512_bf16 ? "has" : "has no")
+                      << " AVX512-BF16 (/proc/cpuinfo)");
   CHECK(cpu_has_amx() == amx);
+  CHECK(cpu_has_avx512_bf16() == avx512_bf16);
   const PrecisionChoice automatic = choose_precision(PrecisionMode::kAuto);
-  CHECK(automatic.precision == (amx ? Precision::kBf16 : Precision::kFp32));
-  CHECK(automatic.why == (amx ? "auto: the CPU has AMX" : "auto: this CPU has no AMX"));
+  CHECK(automatic.precision == (amx || avx512_bf16 ? Precision::kBf16 : Precision::kFp32));
+  CHECK(automatic.why == (amx           ? "auto: the CPU has AMX"
+                          : avx512_bf16 ? "auto: the CPU has AVX512-BF16"
+                                        : "auto: this CPU has neither AVX512-BF16 nor AMX"));
+  CHECK(choose_precision(PrecisionMode::kBf16).why.rfind("asked for; ", 0) == 0);
   CHECK(std::string(precision_name(Precision::kBf16)) == "bf16");
   Config config;  // the word is read once, with the configuration
   set_key(config, "precision", "bf16");

@@ -43,15 +43,56 @@ TEST_CASE("scaled recipe: at N = 1 it is one process's recipe, unchanged") {
   CHECK(h.lr_per_worker == doctest::Approx(0.03));
 }
 
-TEST_CASE("scaled recipe: an explicit batch is the total, at least one sample per worker") {
+TEST_CASE("scaled recipe: an explicit batch is the total, split down to the floor") {
   CHECK(chosen(Recipe::kScaled, 4, 256).batch_per_worker == 64);
   CHECK(chosen(Recipe::kScaled, 3, 100).batch_per_worker == 33);
-  CHECK(chosen(Recipe::kScaled, 5, 5).batch_per_worker == 1);
-  CHECK_THROWS_WITH_AS(chosen(Recipe::kScaled, 5, 4), doctest::Contains("at least --procs (5)"),
-                       InputError);
-  // The default 256 cannot be split over more workers than that.
-  CHECK_THROWS_AS(chosen(Recipe::kScaled, 257), InputError);
-  CHECK(chosen(Recipe::kScaled, 256).batch_per_worker == 1);
+  CHECK(chosen(Recipe::kScaled, 2, 64).batch_per_worker == kMinBatchPerWorker);
+  // A batch below the floor is not split at all: each worker takes it whole.
+  CHECK(chosen(Recipe::kScaled, 5, 5).batch_per_worker == 5);
+  CHECK(chosen(Recipe::kScaled, 5, 4).batch_per_worker == 4);
+  CHECK(chosen(Recipe::kScaled, 5, 4).samples_in_flight == 20);
+  CHECK(chosen(Recipe::kScaled, 1, 4).warmup.epochs == 0);  // one worker: nothing lifted
+}
+
+TEST_CASE(
+    "scaled recipe: many workers keep the floor and grow the batch, lr scaled and warmed up") {
+  REQUIRE(kMinBatchPerWorker == 32);
+  CHECK(chosen(Recipe::kScaled, 8).warmup.epochs == 0);  // 256 / 8 = 32: at the floor, not below
+  const struct {
+    int64_t procs, nodes, in_flight;
+  } cases[] = {{16, 1, 512}, {32, 1, 1024}, {9, 1, 288}, {4, 4, 512}, {16, 4, 2048}};
+  for (const auto& c : cases) {
+    CAPTURE(c.procs);
+    CAPTURE(c.nodes);
+    Config config;
+    config.procs = c.procs;
+    const Hyperparameters h = choose_hyperparameters(config, c.nodes);
+    CHECK(h.batch_per_worker == 32);
+    CHECK(h.samples_in_flight == c.in_flight);
+    // Linear scaling: the step per sample stays one process's at 256 (times K for the mean
+    // over the nodes), so the workers together step k = in_flight / 256 times as far.
+    CHECK(h.lr_per_worker == doctest::Approx(0.03 * 32.0 * double(c.nodes) / 256.0));
+    CHECK(h.warmup.epochs == kWarmupEpochs);
+    CHECK(h.warmup.start == doctest::Approx(256.0 / double(c.in_flight)));
+  }
+  CHECK(describe(chosen(Recipe::kScaled, 16), 16) ==
+        "recipe scaled: batch 256 and lr 0.03 over 16 workers = 32 samples (at least 32 per "
+        "worker: 512 in flight, the step warmed up from 0.5x over 1 epoch) and lr 0.00375 per "
+        "worker and step, cosine schedule, momentum 0.9");
+  // The seed's recipe has no floor: its batch is per worker already.
+  CHECK(chosen(Recipe::kSeed, 16, 8).batch_per_worker == 8);
+  CHECK(chosen(Recipe::kSeed, 16, 8).warmup.epochs == 0);
+}
+
+TEST_CASE("the warm-up rises linearly from its start to 1 over its epochs, then stays 1") {
+  const Warmup none;
+  CHECK(none.factor(0) == 1.0);
+  const Warmup two{2, 0.25};
+  CHECK(two.factor(0) == doctest::Approx(0.25));
+  CHECK(two.factor(0.5) == doctest::Approx(0.25 + 0.75 * 0.25));
+  CHECK(two.factor(1) == doctest::Approx(0.625));
+  CHECK(two.factor(2) == 1.0);
+  CHECK(two.factor(7.5) == 1.0);
 }
 
 TEST_CASE("seed recipe: the seed's batch per worker and step size, whatever N") {

@@ -1,10 +1,13 @@
 #include <unistd.h>
 
+#include "hogwild/config.h"
 #include "hogwild/dataset.h"
+#include "hogwild/dropout.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
 #include "hogwild/shared_parameters.h"
 #include "hogwild/trainer.h"
+#include "hogwild/worker.h"
 #include "test_support.h"
 #include "torch_doctest.h"  // first: see there
 
@@ -28,6 +31,30 @@ Dataset toy_dataset(int64_t n) {
     }
   }
   return to_dataset(split);
+}
+
+std::vector<torch::Tensor> snapshot(MnistNet& model) {
+  std::vector<torch::Tensor> copies;
+  for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
+  return copies;
+}
+
+bool same_tensors(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!torch::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+// The parameters after train_replica with `options` on replica 0 of 1, from seed 7.
+std::vector<torch::Tensor> trained(const Dataset& data, const TrainOptions& options) {
+  torch::manual_seed(7);
+  MnistNet model;
+  const StridedPartition partition(data.size(), /*replicas=*/1, /*seed=*/1);
+  train_replica(model, data, partition, options, /*replica=*/0,
+                [](int64_t, const Totals&, double) {});
+  return snapshot(model);
 }
 
 }  // namespace
@@ -84,18 +111,6 @@ TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
   torch::manual_seed(1);
   const Dataset data = toy_dataset(100);
   MnistNet model;
-  const auto snapshot = [&] {
-    std::vector<torch::Tensor> copies;
-    for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
-    return copies;
-  };
-  const auto unchanged = [&](const std::vector<torch::Tensor>& before) {
-    const auto now = model->parameters();
-    for (std::size_t i = 0; i < now.size(); ++i) {
-      if (!torch::equal(now[i], before[i])) return false;
-    }
-    return true;
-  };
   const StridedPartition partition(data.size(), /*replicas=*/1, /*seed=*/1);
   TrainOptions options;
   options.epochs = 2;
@@ -103,16 +118,16 @@ TEST_CASE("each epoch trains with its own step size from lr_by_epoch") {
   options.lr = 0.05;                  // would move the parameters...
   options.lr_by_epoch = {0.0, 0.05};  // ...but epoch 1 has step size 0
   std::vector<torch::Tensor> after_first;
-  const auto start = snapshot();
+  const auto start = snapshot(model);
   train_replica(model, data, partition, options, /*replica=*/0,
                 [&](int64_t epoch, const Totals&, double) {
                   if (epoch == 1) {
-                    CHECK(unchanged(start));
-                    after_first = snapshot();
+                    CHECK(same_tensors(snapshot(model), start));
+                    after_first = snapshot(model);
                   }
                 });
   REQUIRE(after_first.size() == start.size());
-  CHECK_FALSE(unchanged(after_first));  // epoch 2 stepped
+  CHECK_FALSE(same_tensors(snapshot(model), after_first));  // epoch 2 stepped
 }
 
 TEST_CASE("bf16 steps train fp32 parameters that stay in the shared segment") {
@@ -175,7 +190,7 @@ TEST_CASE("a before_update hook is refused with an optimizer that updates during
   StepHooks hooks;
   hooks.before_update = [] {};
   const std::vector<int64_t> indices = {0, 1, 2, 3};
-  CHECK_THROWS_WITH_AS(train_epoch(model, sgd, data, indices, 4, 1, hooks),
+  CHECK_THROWS_WITH_AS(train_epoch(model, sgd, data, indices, 4, EpochDraws{1, {}, 0}, hooks),
                        doctest::Contains("needs UpdateTiming::kAfterBackward"), std::logic_error);
 }
 
@@ -229,4 +244,75 @@ TEST_CASE("a bf16 step computes in bf16 (its rounding shows) with fp32 gradients
     CHECK(gap < 0.2);
   }
   CHECK_NOTHROW(shared.check_bound(*model, "test"));
+}
+
+TEST_CASE("the warm-up ramps each step's size linearly from warmup.start to lr over its epochs") {
+  const Dataset data = toy_dataset(100);
+  const StridedPartition partition(data.size(), /*replicas=*/1, /*seed=*/1);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 25;  // 4 steps an epoch
+  options.lr = 0.05;
+  options.warmup = {/*epochs=*/1, /*start=*/0.25};
+
+  // The reference: the same steps through train_epoch, each step size set by hand:
+  // 0.25, 0.4375, 0.625, 0.8125 of lr in epoch 1, then lr.
+  torch::manual_seed(7);
+  MnistNet model;
+  MomentumSgd sgd(model->parameters(), options.lr, options.momentum, UpdateTiming::kDuringBackward);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    StepHooks hooks;
+    hooks.before_step = [&](int64_t step) {
+      sgd.set_lr(epoch == 0 ? options.lr * (0.25 + 0.75 * double(step) / 4.0) : options.lr);
+    };
+    int64_t steps = 0;
+    train_epoch(model, sgd, data, partition.indices(0, epoch), options.batch_size,
+                EpochDraws{dropout_key(options.seed, epoch), {}, 0}, hooks, &steps);
+  }
+  const auto by_hand = snapshot(model);
+  CHECK(same_tensors(trained(data, options), by_hand));
+  TrainOptions no_warmup = options;
+  no_warmup.warmup = {};
+  CHECK_FALSE(same_tensors(trained(data, no_warmup), by_hand));
+
+  // Starting at 0, the first step moves nothing; the second does.
+  options.epochs = 1;
+  options.warmup.start = 0;
+  torch::manual_seed(7);
+  MnistNet ramped;
+  const auto start = snapshot(ramped);
+  StepHooks hooks;
+  std::vector<bool> moved;  // before steps 1, 2, 3
+  hooks.before_step = [&](int64_t step) {
+    if (step > 0) moved.push_back(!same_tensors(snapshot(ramped), start));
+  };
+  train_replica(
+      ramped, data, partition, options, 0, [](int64_t, const Totals&, double) {}, hooks);
+  CHECK(moved == std::vector<bool>{false, true, true});
+}
+
+TEST_CASE("--augment changes what a run learns, and the same seed repeats it exactly") {
+  const Dataset data = toy_dataset(100);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 25;
+  options.lr = 0.05;
+  const auto plain = trained(data, options);
+  options.augment = augment_policy(true, /*flips_keep_the_class=*/true);
+  const auto augmented = trained(data, options);
+  CHECK_FALSE(same_tensors(augmented, plain));
+  CHECK(same_tensors(trained(data, options), augmented));
+  options.seed = 2;  // another seed, other shifts (and dropout masks)
+  CHECK_FALSE(same_tensors(trained(data, options), augmented));
+}
+
+TEST_CASE("a worker flips images only for Fashion-MNIST, and shifts them only with --augment") {
+  Config config;
+  const Hyperparameters hyper = choose_hyperparameters(config);
+  CHECK_FALSE(train_options(config, hyper).augment.active());
+  config.augment = true;
+  CHECK(train_options(config, hyper).augment.max_shift == 2);
+  CHECK_FALSE(train_options(config, hyper).augment.flips);  // a mirrored 2 is no 2
+  config.dataset = DatasetKind::kFashionMnist;
+  CHECK(train_options(config, hyper).augment.flips);
 }

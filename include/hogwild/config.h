@@ -37,6 +37,7 @@ struct Config {
   bool eval_every_epoch = false;  // evaluate the shared parameters whenever all ranks end an epoch
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
+  bool augment = false;           // random shifts (and flips on Fashion-MNIST) per sample
   int64_t max_restarts = 3;       // replacements for failed workers, over the whole run
   // Seconds a worker may go without a step before it is replaced; 0: never.
   double stall_timeout = 120;

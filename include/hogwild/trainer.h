@@ -6,11 +6,13 @@
 #include <functional>
 #include <vector>
 
+#include "hogwild/augment.h"
 #include "hogwild/dataset.h"
 #include "hogwild/error.h"
 #include "hogwild/metrics.h"
 #include "hogwild/model.h"
 #include "hogwild/partition.h"
+#include "hogwild/recipe.h"
 #include "hogwild/sgd.h"
 
 namespace hogwild {
@@ -21,9 +23,11 @@ struct TrainOptions {
   int64_t batch_size = 256;
   double lr = 0.01;
   std::vector<double> lr_by_epoch;  // when not empty: the step size of each epoch, else lr
+  Warmup warmup;                    // scales the step size, step by step, in its first epochs
   double momentum = 0.9;
   bool reset_momentum_each_epoch = false;    // clear the buffers after each epoch's callback
   uint64_t seed = 1;                         // dropout masks of epoch e: dropout_key(seed, e)
+  AugmentPolicy augment;                     // the transforms of epoch e: augment_key(seed, e)
   std::vector<at::Tensor> momentum_buffers;  // when not empty: the optimizer's (MomentumSgd)
 };
 
@@ -43,11 +47,19 @@ struct StepHooks {
   std::function<void()> before_update;
 };
 
+// What an epoch draws per sample: its dropout masks (dropout.h) and, when the policy is
+// active, its shifts and flips (augment.h).
+struct EpochDraws {
+  uint64_t dropout_key = 0;
+  AugmentPolicy augment;
+  uint64_t augment_key = 0;
+};
+
 // One pass over `indices` of `data` in batches, one optimizer step per batch, with the
-// dropout masks of `dropout_key` (dropout.h). Throws DivergenceError when the loss stops
-// being finite. A before_update hook needs an optimizer with UpdateTiming::kAfterBackward.
+// epoch's per-sample draws. Throws DivergenceError when the loss stops being finite. A
+// before_update hook needs an optimizer with UpdateTiming::kAfterBackward.
 Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
-                   const std::vector<int64_t>& indices, int64_t batch_size, uint64_t dropout_key,
+                   const std::vector<int64_t>& indices, int64_t batch_size, const EpochDraws& draws,
                    const StepHooks& hooks = {}, int64_t* steps = nullptr);
 
 // Called after each epoch (1-based) with that epoch's totals and its wall time.
