@@ -90,7 +90,8 @@ TEST_CASE("--augment: a flip mirrors each row, then the shift applies") {
   std::vector<float> to(20, -1.0f);
   transform_image(from.data(), to.data(), 5, 4, {0, 0, true});
   for (int y = 0; y < 5; ++y) {
-    for (int x = 0; x < 4; ++x) CHECK(to[std::size_t(y * 4 + x)] == from[std::size_t(y * 4 + 3 - x)]);
+    for (int x = 0; x < 4; ++x)
+      CHECK(to[std::size_t(y * 4 + x)] == from[std::size_t(y * 4 + 3 - x)]);
   }
   transform_image(from.data(), to.data(), 5, 4, {1, 0, true});  // mirrored, then right 1
   CHECK(to[0] == 0.0f);
