@@ -10,18 +10,29 @@
 
 namespace hogwild {
 
+namespace {
+
+// XCR0's low word: the register states the kernel saves across context switches, or 0 when it
+// enables none (no OSXSAVE). A feature the CPU lists is usable only with its states on.
+uint32_t os_enabled_states() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  __cpuid(1, a, b, c, d);
+  if (((c >> 27) & 1u) == 0) return 0;  // OSXSAVE
+  uint32_t xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  return xcr0_low;
+}
+
+}  // namespace
+
 bool cpu_has_amx() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (__get_cpuid_max(0, nullptr) < 7) return false;
   __cpuid_count(7, 0, a, b, c, d);
   const bool amx_bf16 = (d >> 22) & 1u;
   const bool amx_tile = (d >> 24) & 1u;
-  __cpuid(1, a, b, c, d);
-  const bool osxsave = (c >> 27) & 1u;
-  if (!amx_bf16 || !amx_tile || !osxsave) return false;
-  uint32_t xcr0_low = 0, xcr0_high = 0;
-  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  return ((xcr0_low >> 17) & 3u) == 3u;  // XTILECFG and XTILEDATA
+  const uint32_t tiles = 3u << 17;  // XTILECFG and XTILEDATA
+  return amx_bf16 && amx_tile && (os_enabled_states() & tiles) == tiles;
 }
 
 bool cpu_has_avx512_bf16() {
@@ -29,12 +40,8 @@ bool cpu_has_avx512_bf16() {
   if (__get_cpuid_max(0, nullptr) < 7) return false;
   __cpuid_count(7, 1, a, b, c, d);
   const bool avx512_bf16 = (a >> 5) & 1u;
-  __cpuid(1, a, b, c, d);
-  const bool osxsave = (c >> 27) & 1u;
-  if (!avx512_bf16 || !osxsave) return false;
-  uint32_t xcr0_low = 0, xcr0_high = 0;
-  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  return (xcr0_low & 0xE6u) == 0xE6u;  // SSE, AVX and the three AVX-512 states
+  const uint32_t avx512 = 0xE6u;  // SSE, AVX and the three AVX-512 states
+  return avx512_bf16 && (os_enabled_states() & avx512) == avx512;
 }
 
 std::string cpu_model_name() {
@@ -61,7 +68,7 @@ std::string cpu_isa_summary() {
     return flags.find(std::string(" ") + flag + " ") != std::string::npos;
   };
   std::string isa = has("avx512f") ? "AVX-512" : has("avx2") ? "AVX2" : "SSE";
-  if (has("avx512_bf16")) isa += ", AVX512-BF16";
+  if (cpu_has_avx512_bf16()) isa += ", AVX512-BF16";
   isa += cpu_has_amx() ? ", AMX" : ", no AMX";
   return isa;
 }

@@ -27,6 +27,9 @@ TEST_CASE("--precision: fp32 and bf16 as asked, auto bf16 with AVX512-BF16 or AM
                       << " AVX512-BF16 (/proc/cpuinfo)");
   CHECK(cpu_has_amx() == amx);
   CHECK(cpu_has_avx512_bf16() == avx512_bf16);
+  const std::string isa = cpu_isa_summary();  // the report says what the checks found
+  CHECK((isa.find(", AVX512-BF16") != std::string::npos) == avx512_bf16);
+  CHECK((isa.find(", AMX") != std::string::npos) == amx);
   const PrecisionChoice automatic = choose_precision(PrecisionMode::kAuto);
   CHECK(automatic.precision == (amx || avx512_bf16 ? Precision::kBf16 : Precision::kFp32));
   CHECK(automatic.why == (amx           ? "auto: the CPU has AMX"
