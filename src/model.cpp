@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include "hogwild/classifier_head.h"
 #include "hogwild/conv_pool_relu.h"
 #include "hogwild/pool_relu.h"
 
@@ -64,15 +65,15 @@ torch::Tensor MnistNetImpl::layers(torch::Tensor x, const torch::Tensor& dropout
   // the second's pool and ReLU as another (pool_relu.h).
   x = conv_pool_relu(x, conv1_->weight, conv1_->bias, /*conv_padding=*/1, /*pool_padding=*/1);
   x = pool_relu(conv2_->forward(x), /*padding=*/0);
+  // Dropout, the last max-pool and the two linear layers as one operator of ours
+  // (classifier_head.h), in fp32 under bf16 autocast too; without a mask, ATen's dropout.
+  torch::Tensor mask;
   if (is_training() && dropout_mask.defined()) {
-    x = x * dropout_mask.to(x.scalar_type());
+    mask = dropout_mask;
   } else {
     x = torch::dropout(x, /*p=*/0.5, /*train=*/is_training());
   }
-  x = torch::max_pool2d(x, /*kernel_size=*/5, /*stride=*/1);
-  x = x.flatten(/*start_dim=*/1);
-  x = torch::relu(fc1_->forward(x));
-  return fc2_->forward(x);
+  return classifier_head(x, mask, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
 }
 
 void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {

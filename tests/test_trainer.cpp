@@ -235,8 +235,10 @@ TEST_CASE("a bf16 step computes in bf16 (its rounding shows) with fp32 gradients
   MESSAGE("bf16 against fp32: logits differ by " << logits_gap);
   CHECK(logits_gap > 1e-4);
   CHECK(logits_gap < 5e-2);
-  CHECK(bf16.last_op == "ToCopyBackward0");  // the bf16 logits cast back to fp32
-  CHECK(fp32.last_op != "ToCopyBackward0");
+  // Both end in the classifier head (classifier_head.h), which computes in fp32: the gap
+  // comes from the bf16 second convolution before it.
+  CHECK(bf16.last_op.find("ClassifierHead") != std::string::npos);
+  CHECK(fp32.last_op == bf16.last_op);
   for (std::size_t i = 0; i < fp32.grads.size(); ++i) {
     CAPTURE(i);
     const double gap = relative(bf16.grads[i], fp32.grads[i]);
