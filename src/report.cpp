@@ -219,7 +219,7 @@ std::string metrics_json(const RunRecord& run) {
       {"config", config},
       {"hyperparameters", hyperparameters_object(h)},
       {"machine", {{"cores", run.cores}, {"cpu", run.cpu}, {"isa", run.isa}, {"amx", run.amx}}},
-      {"precision", {{"used", run.precision}, {"why", run.precision_why}}},
+      {"precision", {{"used", precision_name(run.precision)}, {"why", run.precision_why}}},
       {"threads_per_worker", run.threads_per_worker},
       {"data", {{"train_samples", run.train_size}, {"test_samples", run.test_size}}},
       {"model", {{"parameters", run.parameters}, {"segment_bytes", run.segment_bytes}}},

@@ -59,7 +59,7 @@ RunRecord describe_run(const Config& config, const MpiWorld& world) {
   run.isa = cpu_isa_summary();
   run.amx = cpu_has_amx();
   const PrecisionChoice precision = choose_precision(config.precision);
-  run.precision = precision_name(precision.precision);
+  run.precision = precision.precision;
   run.precision_why = precision.why;
   run.hyperparameters = choose_hyperparameters(config, world.size());
   return run;
@@ -145,7 +145,7 @@ WorkerSetup worker_setup(const Config& config, const RunRecord& run, const MpiWo
   setup.topology = {world.rank(), world.size(), config.procs};
   setup.steps_per_epoch = (partition.samples_per_replica() + setup.hyper.batch_per_worker - 1) /
                           setup.hyper.batch_per_worker;
-  setup.precision = choose_precision(config.precision).precision;
+  setup.precision = run.precision;  // as the banner and the JSON say
   setup.reset_momentum_each_epoch =
       config.reset_momentum && world.active() && plan.mode == SyncPlan::Mode::kEpoch;
   setup.fault = fault_plan_from_environment();
@@ -292,8 +292,8 @@ void print_model(std::FILE* out, const Config& config, const RunRecord& run, boo
       "model: {} parameters in a {}-byte shared segment; {} procs x {} threads{} on {} cores; "
       "{} ({}){}\n",
       run.parameters, run.segment_bytes, config.procs, run.threads_per_worker,
-      config.threads == 0 ? " (auto)" : "", run.cores, run.precision, run.precision_why,
-      lockstep ? " (--sync grads: the rank trains in its own process)" : "");
+      config.threads == 0 ? " (auto)" : "", run.cores, precision_name(run.precision),
+      run.precision_why, lockstep ? " (--sync grads: the rank trains in its own process)" : "");
   std::fflush(out);
 }
 

@@ -8,6 +8,7 @@
 
 #include "hogwild/config.h"
 #include "hogwild/metrics.h"
+#include "hogwild/precision.h"
 #include "hogwild/recipe.h"
 
 namespace hogwild {
@@ -52,10 +53,10 @@ struct RunRecord {
   Config config;
   Hyperparameters hyperparameters;
   int64_t cores = 0;
-  std::string cpu;        // the CPU's model name (/proc/cpuinfo)
-  std::string isa;        // "AVX-512, AVX512-BF16, no AMX"
-  bool amx = false;       // it has AMX (precision.h)
-  std::string precision;  // fp32 or bf16: what the step ran in
+  std::string cpu;                         // the CPU's model name (/proc/cpuinfo)
+  std::string isa;                         // "AVX-512, AVX512-BF16, no AMX"
+  bool amx = false;                        // it has AMX (precision.h)
+  Precision precision = Precision::kFp32;  // what the step ran in
   std::string precision_why;
   int64_t threads_per_worker = 0;
   int64_t train_size = 0;
