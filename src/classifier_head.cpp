@@ -203,18 +203,20 @@ struct ClassifierHead : torch::autograd::Function<ClassifierHead> {
     const float* m = mask_data(mask);
     const int32_t* maximum_at = where.data_ptr<int32_t>();
     const int64_t per_sample = s.positions * s.channels;
-    at::parallel_for(0, s.n, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float* mi = m != nullptr ? m + i * per_sample : nullptr;
-        if (bf16) {
-          scatter_sample(gp + i * s.channels, maximum_at + i * s.channels, mi, s.positions,
-                         s.channels, grad_x.data_ptr<at::BFloat16>() + i * per_sample);
-        } else {
-          scatter_sample(gp + i * s.channels, maximum_at + i * s.channels, mi, s.positions,
-                         s.channels, grad_x.data_ptr<float>() + i * per_sample);
+    const auto scatter = [&](auto* out) {
+      at::parallel_for(0, s.n, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          scatter_sample(gp + i * s.channels, maximum_at + i * s.channels,
+                         m != nullptr ? m + i * per_sample : nullptr, s.positions, s.channels,
+                         out + i * per_sample);
         }
-      }
-    });
+      });
+    };
+    if (bf16) {
+      scatter(grad_x.data_ptr<at::BFloat16>());
+    } else {
+      scatter(grad_x.data_ptr<float>());
+    }
     return {grad_x, torch::Tensor(), grad_w1, grad_b1, grad_w2, grad_b2};
   }
 };

@@ -12,7 +12,8 @@
 // keeps the pooled values, the ReLU output and a window position per (sample, channel) for
 // the backward, which writes every input gradient once. Values and gradients equal ATen's
 // composition up to the order of fp32 sums; the maximum's ties go to the first position
-// in the window, as ATen's. Other layouts and dtypes go to ATen's composition.
+// in the window, as ATen's. An NCHW input or mask is made channels-last first (a copy);
+// other dtypes and shapes go to ATen's composition.
 #pragma once
 
 #include <torch/types.h>
