@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 # Build and run dependencies, from Debian.
 packages=(build-essential cmake libtorch-dev libboost-dev libfmt-dev doctest-dev libcli11-dev
           libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist npm
+          libdnnl-dev                   # oneDNN's headers (convolution.cpp; LibTorch links it)
           python3-torch gnuplot-nox     # the benchmark (and its quick test)
           clang-14 libclang-rt-14-dev   # the IDX fuzzer (libFuzzer)
           clang-format                  # the format test

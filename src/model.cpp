@@ -1,10 +1,10 @@
 #include "hogwild/model.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "hogwild/classifier_head.h"
 #include "hogwild/conv_pool_relu.h"
+#include "hogwild/convolution.h"
 #include "hogwild/pool_relu.h"
 
 namespace hogwild {
@@ -17,40 +17,7 @@ MnistNetImpl::MnistNetImpl()
       fc1_(register_module("fc1", nn::Linear(64, 32))),
       fc2_(register_module("fc2", nn::Linear(32, 10))) {}
 
-namespace {
-
-// CPU autocast to bf16 for one forward pass; the cast weights are not kept past it.
-class Bf16Autocast {
- public:
-  Bf16Autocast()
-      : was_enabled_(at::autocast::is_cpu_enabled()),
-        was_dtype_(at::autocast::get_autocast_cpu_dtype()) {
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~Bf16Autocast() {
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(was_enabled_);
-    at::autocast::set_autocast_cpu_dtype(was_dtype_);
-  }
-  Bf16Autocast(const Bf16Autocast&) = delete;
-  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
-
- private:
-  bool was_enabled_;
-  at::ScalarType was_dtype_;
-};
-
-}  // namespace
-
 torch::Tensor MnistNetImpl::forward(torch::Tensor x, const torch::Tensor& dropout_mask) {
-  if (precision_ == Precision::kFp32) return layers(x, dropout_mask);
-  const Bf16Autocast autocast;
-  return layers(x, dropout_mask).to(torch::kFloat32);
-}
-
-torch::Tensor MnistNetImpl::layers(torch::Tensor x, const torch::Tensor& dropout_mask) {
   // Channels-last activations: oneDNN's convolutions and ATen's max-pool are fastest with
   // channels innermost (the NCHW max-pool alone took 27 % of a step). One input channel
   // means NCHW and NHWC are the same bytes: these strides, a view, make every layer from
@@ -62,11 +29,13 @@ torch::Tensor MnistNetImpl::layers(torch::Tensor x, const torch::Tensor& dropout
   // Max-pool before ReLU: they commute (ReLU is monotone; the padding is -inf), the
   // gradients are the same, and ReLU then runs on a quarter of the values. The first block
   // runs as one operator of ours (conv_pool_relu.h: its 26x26 activation never leaves L1),
-  // the second's pool and ReLU as another (pool_relu.h).
+  // in fp32; the second convolution on oneDNN directly (convolution.h), in bf16 under
+  // --precision bf16, and its pool and ReLU as another (pool_relu.h), in its type.
   x = conv_pool_relu(x, conv1_->weight, conv1_->bias, /*conv_padding=*/1, /*pool_padding=*/1);
-  x = pool_relu(conv2_->forward(x), /*padding=*/0);
+  x = pool_relu(convolution(x, conv2_->weight, conv2_->bias, /*padding=*/0, precision_),
+                /*padding=*/0);
   // Dropout, the last max-pool and the two linear layers as one operator of ours
-  // (classifier_head.h), in fp32 under bf16 autocast too; without a mask, ATen's dropout.
+  // (classifier_head.h), in fp32 whatever x's type; without a mask, ATen's dropout.
   torch::Tensor mask;
   if (is_training() && dropout_mask.defined()) {
     mask = dropout_mask;

@@ -18,7 +18,7 @@ for p in fp32 bf16; do
   for phase in "step 1: batch and dropout mask" "step 2: forward and loss" "step 3: backward"; do
     grep -q "^  $phase " "$f" || fail "$p: phase '$phase' missing"
   done
-  grep -q "^  aten::convolution_backward " "$f" || fail "$p: no convolution backward operator"
+  grep -q "^  hogwild::convolution_backward " "$f" || fail "$p: no convolution backward operator"
   # Our operators are listed even when small: the SGD update is never in "the rest".
   grep -q "^  hogwild::sgd_update " "$f" || fail "$p: no hogwild::sgd_update operator"
   share=$(sed -n 's/^convolutions, forward and backward: \([0-9.]*\) % of the step$/\1/p' "$f")

@@ -4,7 +4,7 @@
 //   fc1 (C -> J) and ReLU -> [n, J], fc2 (J -> K) -> logits [n, K], fp32.
 //
 // Why: ATen runs these as some 40 operators forward and backward (dropout's multiply,
-// max-pool with int64 indices, flatten, two linear layers under autocast with their casts,
+// max-pool with int64 indices, flatten, two linear layers under bf16 autocast with their casts,
 // ReLU, the transposes and matrix products of the backward), each a few microseconds of
 // dispatch for a few thousand multiply-adds per sample: 12 % of a bf16 step at 32 samples
 // per worker, where the floor of the many-workers rule puts every worker (docs/accuracy.md).

@@ -11,8 +11,8 @@
 // maximum in the window wins); the backward rebuilds the convolution's gradient from those in
 // registers and keeps every tap's sum in a register across the batch. The image's own
 // gradient is not needed and not computed: an image that requires grad goes to ATen, as do
-// other shapes and dtypes. It computes in fp32 under bf16 autocast too (the block is 3 % of
-// the model's FLOPs; its output then enters the bf16 layers).
+// other shapes and dtypes. It computes in fp32 under --precision bf16 too (the block is 3 % of
+// the model's FLOPs; its output is cast to bf16 for the second convolution).
 #pragma once
 
 #include <torch/types.h>

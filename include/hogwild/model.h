@@ -26,14 +26,13 @@ class MnistNetImpl : public torch::nn::Module {
   // In training, `dropout_mask` ([n, 64, 5, 5] of 0 and 2, dropout.h) replaces ATen's own
   // dropout draw; undefined, ATen's dropout is used (nothing is dropped in eval mode).
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& dropout_mask = {});
-  // bf16: forward under CPU autocast (bf16 second convolution and its pool, fp32 first
-  // block (conv_pool_relu.h) and classifier head (classifier_head.h: dropout, last pool,
-  // linear layers), fp32 logits); the parameters stay fp32.
+  // bf16: the second convolution and its pool in bf16 (convolution.h, pool_relu.h); the
+  // first block (conv_pool_relu.h), the classifier head (classifier_head.h: dropout, last
+  // pool, linear layers) and the logits in fp32; the parameters stay fp32.
   void set_precision(Precision precision) { precision_ = precision; }
   Precision precision() const { return precision_; }
 
  private:
-  torch::Tensor layers(torch::Tensor x, const torch::Tensor& dropout_mask);
   Precision precision_ = Precision::kFp32;
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
