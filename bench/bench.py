@@ -104,7 +104,8 @@ def cpu_description():
     if "avx512_bf16" in flags:
         isa += ", AVX512-BF16"
     isa += ", AMX" if "amx_tile" in flags and "amx_bf16" in flags else ", no AMX"
-    return f"{model} ({isa})", "amx_bf16" in flags
+    # hogwild_train's --precision auto: bf16 where the CPU has native bf16 dot products.
+    return f"{model} ({isa})", "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 # "PyTorch, tuned": glibc keeps large tensors in the heap, as hogwild_train does itself
@@ -122,7 +123,7 @@ def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
            "--thread-policy", "per-process" if policy == "tuned" else policy,
            "--metrics-out", metrics] + target_flags(args, stop_at_target)
     if policy == "tuned":
-        # bf16 where hogwild_train uses it: asked for, or auto on a CPU with AMX.
+        # bf16 where hogwild_train uses it: asked for, or auto on a CPU with AVX512-BF16 or AMX.
         bf16 = s.get("precision") == "bf16" or (s.get("precision") == "auto" and cpu_description()[1])
         cmd += ["--tuned"] + (["--bf16"] if bf16 else [])
     if s["train_limit"]:

@@ -166,6 +166,10 @@ const std::vector<Field> kFields = {
      "shift each training image by up to 2 pixels (and mirror half of Fashion-MNIST's), "
      "drawn per sample from (seed, epoch, sample)",
      &Config::augment, kTraining},
+    {"dropout",
+     "share of the second block's 64x5x5 features dropped in training, drawn per sample "
+     "from (seed, epoch, sample); the seed's 0.5, 0: none",
+     &Config::dropout, kTraining, between(0, 0.99, "must be between 0 (none) and 0.99")},
     {"max_restarts", "replace a failed worker at most this many times in a run",
      &Config::max_restarts, Role::kRunsIt, between(0, 1000, "must be between 0 and 1000")},
     {"stall_timeout",

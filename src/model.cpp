@@ -35,7 +35,8 @@ torch::Tensor MnistNetImpl::forward(torch::Tensor x, const torch::Tensor& dropou
   x = pool_relu(convolution(x, conv2_->weight, conv2_->bias, /*padding=*/0, precision_),
                 /*padding=*/0);
   // Dropout, the last max-pool and the two linear layers as one operator of ours
-  // (classifier_head.h), in fp32 whatever x's type; without a mask, ATen's dropout.
+  // (classifier_head.h), in fp32 whatever x's type; without a mask, ATen's dropout at the
+  // seed's p (the trainer passes its own masks, drawn with --dropout's p).
   torch::Tensor mask;
   if (is_training() && dropout_mask.defined()) {
     mask = dropout_mask;

@@ -49,7 +49,8 @@ void gather(const Dataset& data, const int64_t* rows, int64_t n, const EpochDraw
 }
 
 EpochDraws epoch_draws(const TrainOptions& options, int64_t epoch) {
-  return {dropout_key(options.seed, epoch), options.augment, augment_key(options.seed, epoch)};
+  return {dropout_key(options.seed, epoch), options.augment, augment_key(options.seed, epoch),
+          options.dropout};
 }
 
 }  // namespace
@@ -89,7 +90,7 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
             torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
       }
       fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits,
-                        draws.dropout_key);
+                        draws.dropout_key, draws.dropout);
     }
     if (hooks.before_step) hooks.before_step(steps ? *steps : 0);
     torch::Tensor loss;

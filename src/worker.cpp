@@ -21,6 +21,7 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   options.warmup = hyper.warmup;
   options.momentum = hyper.momentum;
   options.seed = uint64_t(config.seed);
+  options.dropout = config.dropout;
   options.augment = augment_policy(config.augment, config.dataset == DatasetKind::kFashionMnist);
   return options;
 }

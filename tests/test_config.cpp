@@ -141,6 +141,8 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--lr", "nan"}, "invalid lr");
   rejects({"--epochs", "0"}, "invalid epochs = 0");
   rejects({"--momentum", "1"}, "invalid momentum = 1");
+  rejects({"--dropout", "1"}, "invalid dropout = 1: must be between 0 (none) and 0.99 (--dropout");
+  rejects({"--dropout", "-0.1"}, "invalid dropout = -0.1");
   rejects({"--threads", "-2"}, "invalid threads = -2");
   rejects({"--dataset", "cifar"}, "invalid dataset = 'cifar': must be mnist or fashion-mnist");
   rejects({"--train-limit", "-5"}, "invalid train_limit = -5");
@@ -281,6 +283,7 @@ TEST_CASE(
         {{"--recipe", "seed"}, "which has recipe = scaled"},
         {{"--train-limit", "100"}, "which has train_limit = 0"},
         {{"--drop-last=false"}, "which has drop_last = true"},
+        {{"--dropout", "0"}, "which has dropout = 0.5"},
     };
     for (const auto& [flags, message] : changes) {
       Config config;

@@ -308,6 +308,26 @@ TEST_CASE("--augment changes what a run learns, and the same seed repeats it exa
   CHECK_FALSE(same_tensors(trained(data, options), augmented));
 }
 
+TEST_CASE("--dropout changes what a run learns, and the same p repeats it exactly") {
+  const Dataset data = toy_dataset(100);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 25;
+  options.lr = 0.05;
+  const auto seeds = trained(data, options);  // p = 0.5
+  options.dropout = 0.25;
+  const auto quarter = trained(data, options);
+  CHECK_FALSE(same_tensors(quarter, seeds));
+  CHECK(same_tensors(trained(data, options), quarter));
+  options.dropout = 0.0;
+  CHECK_FALSE(same_tensors(trained(data, options), quarter));
+  CHECK_FALSE(same_tensors(trained(data, options), seeds));
+
+  Config config;  // and a worker takes the configuration's p
+  config.dropout = 0.25;
+  CHECK(train_options(config, choose_hyperparameters(config)).dropout == 0.25);
+}
+
 TEST_CASE("a worker flips images only for Fashion-MNIST, and shifts them only with --augment") {
   Config config;
   const Hyperparameters hyper = choose_hyperparameters(config);

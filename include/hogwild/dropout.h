@@ -14,9 +14,11 @@ namespace hogwild {
 uint64_t dropout_key(uint64_t seed, int64_t epoch);
 
 // Fills mask[i * units + j] for the `count` samples listed in `samples` (data-set indices)
-// with 0 (dropped) or 2 (kept, scaled by 1 / (1 - p)): dropout with p = 0.5. Unit j is the
-// j-th value of a sample in memory (the trainer's masks are channels-last).
+// with 0 (dropped, with probability p) or 1 / (1 - p) (kept). Unit j is the j-th value of a
+// sample in memory (the trainer's masks are channels-last). p = 0.5 takes one bit of the hash
+// per unit; another p in [0, 1) compares 16 bits with round(p * 65536) and scales the kept
+// units by 65536 / (65536 - that), so the mask's mean stays 1; p = 0 keeps every unit.
 void fill_dropout_mask(float* mask, const int64_t* samples, int64_t count, int64_t units,
-                       uint64_t key);
+                       uint64_t key, double p = 0.5);
 
 }  // namespace hogwild
