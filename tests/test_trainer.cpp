@@ -57,6 +57,15 @@ std::vector<torch::Tensor> trained(const Dataset& data, const TrainOptions& opti
   return snapshot(model);
 }
 
+// Two epochs of four steps: enough for runs that draw differently to part.
+TrainOptions short_run() {
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 25;
+  options.lr = 0.05;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("the model maps a batch of 1x28x28 images to 10 logits") {
@@ -295,10 +304,7 @@ TEST_CASE("the warm-up ramps each step's size linearly from warmup.start to lr o
 
 TEST_CASE("--augment changes what a run learns, and the same seed repeats it exactly") {
   const Dataset data = toy_dataset(100);
-  TrainOptions options;
-  options.epochs = 2;
-  options.batch_size = 25;
-  options.lr = 0.05;
+  TrainOptions options = short_run();
   const auto plain = trained(data, options);
   options.augment = augment_policy(true, /*flips_keep_the_class=*/true);
   const auto augmented = trained(data, options);
@@ -310,10 +316,7 @@ TEST_CASE("--augment changes what a run learns, and the same seed repeats it exa
 
 TEST_CASE("--dropout changes what a run learns, and the same p repeats it exactly") {
   const Dataset data = toy_dataset(100);
-  TrainOptions options;
-  options.epochs = 2;
-  options.batch_size = 25;
-  options.lr = 0.05;
+  TrainOptions options = short_run();
   const auto seeds = trained(data, options);  // p = 0.5
   options.dropout = 0.25;
   const auto quarter = trained(data, options);
