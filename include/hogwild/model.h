@@ -3,7 +3,7 @@
 //   relu, max-pool 2, stride 2, pad 1  16x14x14   (26 - 2 + 2*1)/2 + 1 = 14
 //   conv2 16->64, 5x5                  64x10x10   (14 - 5)/1 + 1 = 10
 //   relu, max-pool 2, stride 2         64x5x5     (10 - 2)/2 + 1 = 5
-//   dropout 0.5                        64x5x5
+//   dropout p (--dropout, seed's 0.5)  64x5x5
 //   max-pool 5, stride 1               64x1x1     (5 - 5)/1 + 1 = 1
 //   flatten                            64
 //   fc1 64->32, relu                   32
