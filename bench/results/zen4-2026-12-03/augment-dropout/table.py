@@ -6,6 +6,7 @@ import statistics as st
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNS = [("auto", "default (`auto` = bf16 here), 15 epochs"), ("fp32", "`--precision fp32`, 15 epochs"),
+        ("p0.25", "`--dropout 0.25`, 15 epochs"), ("p0", "`--dropout 0`, 15 epochs"),
         ("augment-p0.5", "`--augment`, dropout 0.5, 30 epochs"),
         ("augment", "`--augment --dropout 0.25`, 30 epochs")]
 print("| data | run | test accuracy (seeds 1–3) | median | last epoch's training / test loss (median) "
