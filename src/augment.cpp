@@ -16,7 +16,7 @@ uint64_t augment_key(uint64_t seed, int64_t epoch) {
 }
 
 SampleTransform draw_transform(const AugmentPolicy& policy, uint64_t key, int64_t sample) {
-  const uint64_t bits = mix64(key + uint64_t(sample) * 0x9e3779b97f4a7c15ull);
+  const uint64_t bits = sample_hash(key, sample);
   SampleTransform t;
   const uint64_t sides = uint64_t(2 * policy.max_shift + 1);
   // 32 bits each: the modulo's bias is below 1e-8.

@@ -23,7 +23,7 @@ void fill_with_threshold(float* mask, const int64_t* samples, int64_t count, int
   if (threshold >= 65536) throw std::invalid_argument("fill_dropout_mask: p must be below 1");
   const float kept = float(65536.0 / double(65536 - threshold));
   for (int64_t i = 0; i < count; ++i) {
-    const uint64_t sample_key = mix64(key + uint64_t(samples[i]) * 0x9e3779b97f4a7c15ull);
+    const uint64_t sample_key = sample_hash(key, samples[i]);
     float* row = mask + i * units;
     for (int64_t word = 0; word * 4 < units; ++word) {
       const uint64_t bits = mix64(sample_key + uint64_t(word));
@@ -57,7 +57,7 @@ void fill_dropout_mask(float* mask, const int64_t* samples, int64_t count, int64
     return t;
   }();
   for (int64_t i = 0; i < count; ++i) {
-    const uint64_t sample_key = mix64(key + uint64_t(samples[i]) * 0x9e3779b97f4a7c15ull);
+    const uint64_t sample_key = sample_hash(key, samples[i]);
     float* row = mask + i * units;
     for (int64_t word = 0; word * 64 < units; ++word) {
       const uint64_t bits = mix64(sample_key + uint64_t(word));

@@ -14,4 +14,10 @@ inline uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Sample `sample`'s hash under an epoch's `key`: the root of that sample's draws, whichever
+// worker or batch takes it.
+inline uint64_t sample_hash(uint64_t key, int64_t sample) {
+  return mix64(key + uint64_t(sample) * 0x9e3779b97f4a7c15ull);
+}
+
 }  // namespace hogwild
