@@ -24,10 +24,10 @@ FaultPlan fault_plan_from_environment() {
   }
   plan = {worker, step, kind};
   if (plan.kind != "kill" && plan.kind != "abort" && plan.kind != "throw" && plan.kind != "exit" &&
-      plan.kind != "throw_always" && plan.kind != "private_copy") {
+      plan.kind != "throw_always" && plan.kind != "private_copy" && plan.kind != "stop") {
     throw InputError(
         fmt::format("HOGWILD_TEST_FAULT='{}': KIND is kill, abort, throw, throw_always, "
-                    "private_copy or exit",
+                    "private_copy, stop or exit",
                     text));
   }
   return plan;
@@ -41,6 +41,10 @@ void inject_planned_fault(const FaultPlan& plan, int worker, int incarnation, in
     torch::NoGradGuard no_grad;
     auto p = model.parameters().front();
     p.set_data(p.clone());
+    return;
+  }
+  if (plan.kind == "stop") {  // a test signals it at a known point, then lets it go on
+    std::raise(SIGSTOP);
     return;
   }
   if (plan.kind == "kill") std::raise(SIGKILL);

@@ -279,32 +279,31 @@ TEST_CASE(
   shape.batch = 200;
   shape.epochs = 2;
   shape.lr = 2e-5;
+  // Worker 1 stops itself before its 12th step (the second of epoch 2); the script finds it
+  // stopped, lets it go on and SIGKILLs it 20 ms later: mid-epoch, at any point of a step, with
+  // 8 steps of margin. (Waiting for a log line instead raced: under load both epochs could pass
+  // between two polls, and CI once killed nothing.)
+  constexpr int64_t killed = 1;
+  constexpr int64_t epoch = 1;  // 0-based: the epoch it had not finished
   std::ofstream(dir.file("run.sh"))
-      << "exec " << train_args(dir.path(), shape, "--procs 2 --max-restarts 1") << " >"
-      << dir.file("out") << " 2>&1\n";
-  // The run in the background; once a worker has reported its first epoch, SIGKILL it (the
-  // workers are the parent's children in worker order): it dies early in its second epoch.
+      << "HOGWILD_TEST_FAULT=" << killed << ":11:stop exec "
+      << train_args(dir.path(), shape, "--procs 2 --max-restarts 1") << " >" << dir.file("out")
+      << " 2>&1\n";
   const auto [code, text] = run_shell(fmt::format(
       "cd {0} || exit 1; (sh run.sh & echo $! > pid; wait $!; echo \"exit $?\" > done) & "
-      "for i in $(seq 1000); do grep -q 'epoch 1/2  worker' out 2>/dev/null && break; sleep 0.005; "
-      "done; "
-      "n=$(grep -m 1 -o 'epoch 1/2  worker [0-9]' out | tail -c 2); "
-      "worker=$(pgrep -P \"$(cat pid)\" | sed -n \"$((n + 1))p\"); kill -9 \"$worker\"; "
-      "echo \"killed worker $n: $worker\"; for i in $(seq 3000); do [ -f done ] && break; sleep "
-      "0.1; done; cat done",
+      "for i in $(seq 3000); do "
+      "worker=$(ps -o pid=,stat= --ppid \"$(cat pid 2>/dev/null)\" 2>/dev/null | "
+      "awk '$2 ~ /^T/ {{print $1}}'); [ -n \"$worker\" ] && break; sleep 0.01; done; "
+      "kill -CONT \"$worker\"; sleep 0.02; kill -9 \"$worker\" && echo \"killed: $worker\"; "
+      "for i in $(seq 3000); do [ -f done ] && break; sleep 0.1; done; cat done",
       dir.path()));
   const std::string out = slurp(dir.file("out"));
   INFO("script: " << text);
   INFO("output: " << out);
   REQUIRE(code == 0);
+  REQUIRE(text.find("killed: ") != std::string::npos);
   REQUIRE(text.find("exit 0") != std::string::npos);
   // The worker killed had finished epoch 1: its replacement must start at epoch 2.
-  const auto said = text.find("killed worker ");
-  REQUIRE(said != std::string::npos);
-  long long killed_worker = -1;
-  REQUIRE(std::sscanf(text.c_str() + said, "killed worker %lld:", &killed_worker) == 1);
-  const int64_t killed = killed_worker;
-  const int64_t epoch = 1;  // 0-based: the epoch it had not finished
   CHECK(out.find(fmt::format(
             "worker {} failed (signal 9 (SIGKILL)); restarting it at epoch 2 (restart 1 of 1)",
             killed)) != std::string::npos);

@@ -15,6 +15,7 @@ namespace hogwild {
 
 // HOGWILD_TEST_FAULT="WORKER:STEP:KIND" makes worker RANK's first incarnation fail before its
 // STEP-th optimizer step (0-based), by KIND: kill (SIGKILL), abort, throw or exit (code 3);
+// stop (SIGSTOP, so that a test can find it and signal it mid-run; SIGCONT lets it go on);
 // throw_always fails every incarnation the same way (a deterministic failure); private_copy
 // moves one of its parameters out of the shared segment (the mistake
 // SharedParameters::check_bound exists for).
