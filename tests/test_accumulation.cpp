@@ -285,10 +285,9 @@ TEST_CASE(
   // between two polls, and CI once killed nothing.)
   constexpr int64_t killed = 1;
   constexpr int64_t epoch = 1;  // 0-based: the epoch it had not finished
-  std::ofstream(dir.file("run.sh"))
-      << "HOGWILD_TEST_FAULT=" << killed << ":11:stop exec "
-      << train_args(dir.path(), shape, "--procs 2 --max-restarts 1") << " >" << dir.file("out")
-      << " 2>&1\n";
+  std::ofstream(dir.file("run.sh")) << "HOGWILD_TEST_FAULT=" << killed << ":11:stop exec "
+                                    << train_args(dir.path(), shape, "--procs 2 --max-restarts 1")
+                                    << " >" << dir.file("out") << " 2>&1\n";
   const auto [code, text] = run_shell(fmt::format(
       "cd {0} || exit 1; (sh run.sh & echo $! > pid; wait $!; echo \"exit $?\" > done) & "
       "for i in $(seq 3000); do "
