@@ -119,7 +119,7 @@ def theirs_cmd(args, procs, metrics, epochs, policy, stop_at_target=False):
     cmd = ["/usr/bin/python3", os.path.join(HERE, "pytorch_hogwild.py"), "--data-dir", s["data_dir"],
            "--procs", str(procs), "--epochs", str(epochs), "--batch-size", str(h["batch_per_worker"]),
            "--lr", str(h["lr_per_worker"]), "--lr-schedule", h["lr_schedule"],
-           "--momentum", str(h["momentum"]), "--seed", str(s["seed"]),
+           "--momentum", str(h["momentum"]), "--seed", str(s["seed"]), "--dropout", str(s["dropout"]),
            "--thread-policy", "per-process" if policy == "tuned" else policy,
            "--metrics-out", metrics] + target_flags(args, stop_at_target)
     if policy == "tuned":

@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 class Mnist(nn.Module):
     """The seed's network (see include/hogwild/model.h for the shapes)."""
 
-    def __init__(self):
+    def __init__(self, dropout=0.5):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 16, kernel_size=5, stride=1, padding=1)
         self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2, padding=1)
@@ -50,7 +50,7 @@ class Mnist(nn.Module):
         self.pool3 = nn.MaxPool2d(kernel_size=5, stride=1)
         self.fc1 = nn.Linear(64, 32)
         self.fc2 = nn.Linear(32, 10)
-        self.dp1 = nn.Dropout(0.5)
+        self.dp1 = nn.Dropout(dropout)
 
     tuned = False
 
@@ -145,6 +145,7 @@ def main():
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.5, help="the seed's 0.5; hogwild_train's --dropout")
     parser.add_argument("--train-limit", type=int, default=0)
     parser.add_argument("--test-limit", type=int, default=0)
     parser.add_argument("--thread-policy", choices=["per-process", "default"],
@@ -160,7 +161,7 @@ def main():
     train_set = load_split(args.data_dir, "train", args.train_limit)
     test_set = load_split(args.data_dir, "t10k", args.test_limit)
     torch.manual_seed(args.seed)
-    model = Mnist()
+    model = Mnist(args.dropout)
     model.tuned = args.tuned
     model.share_memory()
 

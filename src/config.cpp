@@ -168,7 +168,7 @@ const std::vector<Field> kFields = {
      &Config::augment, kTraining},
     {"dropout",
      "share of the second block's 64x5x5 features dropped in training, drawn per sample "
-     "from (seed, epoch, sample); the seed's 0.5, 0: none",
+     "from (seed, epoch, sample); 0: none (the seed's network drops 0.5)",
      &Config::dropout, kTraining, between(0, 0.99, "must be between 0 (none) and 0.99")},
     {"max_restarts", "replace a failed worker at most this many times in a run",
      &Config::max_restarts, Role::kRunsIt, between(0, 1000, "must be between 0 and 1000")},
@@ -370,6 +370,9 @@ std::string training_config_toml(const Config& config) {
 void adopt_training_config(const std::string& saved_toml, const std::string& source,
                            Config& config) {
   Config saved;
+  // A key the checkpoint lacks was saved before the key existed: the run trained with the
+  // value of that time, which for dropout is not today's default.
+  saved.dropout = 0.5;
   try {
     apply_toml_table(toml::parse(saved_toml), source, saved, /*given=*/false);
   } catch (const toml::parse_error& e) {

@@ -155,7 +155,8 @@ int run(int argc, char** argv) {
   std::iota(order.begin(), order.end(), 0);
   const hogwild::AugmentPolicy policy = hogwild::augment_policy(augment, /*flips=*/true);
   const auto draws = [&](int64_t epoch) {
-    return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch)};
+    return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch),
+                               config.dropout};  // the default's p: hogwild_train's step
   };
   int64_t next = 0;
   const auto take = [&](int64_t count) {  // `count` steps' worth of indices, cycling

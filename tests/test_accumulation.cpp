@@ -38,6 +38,7 @@ using hogwild::testing::TempDir;
 namespace {
 
 constexpr int64_t kSeed = 3;
+constexpr double kDropout = 0.5;  // the runs' and the masks drawn here
 // Largest relative miss of any parameter tensor: ||actual change - expected|| / ||expected||.
 // The runs here miss by 0.3-1 % (at lr 3e-5 mostly the second-order rest; much smaller steps
 // lose more to fp32 rounding); the breaks above miss by 50 % and more.
@@ -135,7 +136,7 @@ Slice slice_at(const std::string& theta0, const Shape& shape, int64_t replicas, 
         {n, 64, 5, 5},
         torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
     fill_dropout_mask(mask.data_ptr<float>(), rows.data() + start, n, kDropoutUnits,
-                      dropout_key(uint64_t(kSeed), epoch));
+                      dropout_key(uint64_t(kSeed), epoch), kDropout);
     model->zero_grad();
     const auto loss = torch::nn::functional::cross_entropy(model->forward(images, mask), labels);
     loss.backward();
@@ -169,9 +170,9 @@ std::string train_args(const std::string& dir, const Shape& shape, const std::st
   return fmt::format(
       "{} --config {} --recipe seed --batch-size {} --lr {} --momentum 0 --epochs {} "
       "--train-limit {} --test-limit 100 --threads 1 --seed {} --init-from {}/theta0.pt "
-      "--save-model {}/out.pt --metrics-out {}/m.json --precision fp32 {}",
+      "--save-model {}/out.pt --metrics-out {}/m.json --precision fp32 --dropout {} {}",
       HOGWILD_TRAIN_BIN, source_path("configs/smoke.toml"), shape.batch, shape.lr, shape.epochs,
-      shape.train_size, kSeed, dir, dir, dir, extra);
+      shape.train_size, kSeed, dir, dir, dir, kDropout, extra);
 }
 
 std::string mpirun(int ranks) {

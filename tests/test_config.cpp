@@ -283,7 +283,7 @@ TEST_CASE(
         {{"--recipe", "seed"}, "which has recipe = scaled"},
         {{"--train-limit", "100"}, "which has train_limit = 0"},
         {{"--drop-last=false"}, "which has drop_last = true"},
-        {{"--dropout", "0"}, "which has dropout = 0.5"},
+        {{"--dropout", "0"}, "which has dropout = 0.25"},
     };
     for (const auto& [flags, message] : changes) {
       Config config;
@@ -298,6 +298,20 @@ TEST_CASE(
       CHECK_THROWS_WITH_AS(adopt_training_config(saved, "--resume ck.pt", config),
                            doctest::Contains(message.c_str()), InputError);
     }
+  }
+  SUBCASE("a checkpoint saved before --dropout existed trained with the seed's 0.5") {
+    std::string old = saved;
+    const auto at = old.find("dropout = 0.25\n");
+    REQUIRE(at != std::string::npos);
+    old.erase(at, std::string("dropout = 0.25\n").size());
+    Config config;
+    parse({"--resume", "ck.pt"}, config);
+    adopt_training_config(old, "--resume ck.pt", config);
+    CHECK(config.dropout == 0.5);
+    Config changed;
+    parse({"--dropout", "0.25", "--resume", "ck.pt"}, changed);
+    CHECK_THROWS_WITH_AS(adopt_training_config(old, "--resume ck.pt", changed),
+                         doctest::Contains("which has dropout = 0.5"), InputError);
   }
   SUBCASE("a config file counts as given") {
     Config config;
