@@ -42,8 +42,14 @@ if [ -z "$checkpoint" ]; then
   exit 2
 fi
 
-# Only a checkpoint this job wrote counts, not a file left by an earlier run.
-started=$(mktemp)
+# Only a checkpoint this job wrote counts, not a file left by an earlier run. hogwild_train
+# saves by rename, so every save is a new file: after each attempt, compare the file's inode
+# and time with what they were before it (a freed inode may come back later, but not while
+# the file it replaces still holds it). A time alone can repeat: the kernel stamps files from
+# a clock with a grain of milliseconds, and a clock may step back.
+checkpoint_state() { stat -c '%i %y' -- "$checkpoint" 2>/dev/null; }
+before=$(checkpoint_state)
+saved=0
 child=0
 stopped=0
 forward() {
@@ -52,7 +58,6 @@ forward() {
 }
 trap 'forward INT' INT
 trap 'forward TERM' TERM
-trap 'rm -f "$started"' EXIT
 
 # Job control: the job runs in a process group of its own, so a Ctrl-C at the terminal reaches
 # it once, through this script, not twice (a second signal ends hogwild_train at once).
@@ -73,7 +78,10 @@ while :; do
   if [ "$code" -eq 0 ] || [ "$code" -eq 2 ] || [ "$code" -eq 130 ] || [ "$code" -eq 143 ] || [ "$stopped" -eq 1 ]; then
     exit "$code"
   fi
-  if ! [ "$checkpoint" -nt "$started" ]; then
+  now=$(checkpoint_state)
+  if [ -n "$now" ] && [ "$now" != "$before" ]; then saved=1; fi
+  before=$now
+  if [ "$saved" -eq 0 ]; then
     echo "resumable.sh: the job failed (exit $code) before its first checkpoint; not restarted" >&2
     exit "$code"
   fi

@@ -367,16 +367,22 @@ echo "launcher: exit $?"
 
 TEST_CASE("scripts/resumable.sh retries what a restart can cure, and only that") {
   TempDir dir;
-  // A stand-in job: writes the checkpoint file, says how it was started, exits with CODE.
+  // A stand-in job: saves the checkpoint as hogwild_train does (a new file, renamed over the
+  // old), says how it was started, exits with CODE. Its save carries an old time, as a clock
+  // stepped back would give it (or one within the kernel's millisecond grain of the start: CI
+  // once saw that): only the new file shows that it saved. `stale` saves nothing, with the
+  // file of an earlier run in place.
   const auto [code, text] =
       run_script(dir, fmt::format(R"SH(
-job() {{ {launcher} --restarts 2 sh -c 'touch ck.pt; echo "started: $*"; exit '$1 job --save-model ck.pt --init-from old.pt; echo "exit $?"; }}
+job() {{ {launcher} --restarts 2 sh -c 'echo > ck.new && touch -d @1 ck.new && mv ck.new ck.pt; echo "started: $*"; exit '$1 job --save-model ck.pt --init-from old.pt; echo "exit $?"; }}
+stale() {{ {launcher} --restarts 2 sh -c 'echo "started: $*"; exit 137' job --save-model ck.pt --init-from old.pt; echo "exit $?"; }}
 echo "== 137"; job 137
 echo "== 3"; job 3
 echo "== 2"; job 2
 echo "== 130"; job 130
 echo "== 143"; job 143
 echo "== 0"; job 0
+echo "== stale"; stale
 )SH",
                                   fmt::arg("launcher", source_path("scripts/resumable.sh"))));
   INFO(text);
@@ -401,6 +407,10 @@ echo "== 0"; job 0
           std::string::npos);
     CHECK(part.find(fmt::format("exit {}\n", retried)) != std::string::npos);
   }
+  // Killed before it saved: the file an earlier run left is not this job's checkpoint.
+  CHECK(section("stale").find(
+            "resumable.sh: the job failed (exit 137) before its first checkpoint; not restarted") !=
+        std::string::npos);
   // Bad input, Ctrl-C, SIGTERM, success: never again.
   for (const char* final : {"2", "130", "143", "0"}) {
     const std::string part = section(final);
