@@ -15,6 +15,7 @@
 #include <sstream>
 #include <variant>
 
+#include "hogwild/dropout.h"
 #include "hogwild/error.h"
 #include "hogwild/output_file.h"
 #include "hogwild/recipe.h"
@@ -372,7 +373,7 @@ void adopt_training_config(const std::string& saved_toml, const std::string& sou
   Config saved;
   // A key the checkpoint lacks was saved before the key existed: the run trained with the
   // value of that time, which for dropout is not today's default.
-  saved.dropout = 0.5;
+  saved.dropout = kSeedDropout;
   try {
     apply_toml_table(toml::parse(saved_toml), source, saved, /*given=*/false);
   } catch (const toml::parse_error& e) {

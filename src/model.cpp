@@ -5,6 +5,7 @@
 #include "hogwild/classifier_head.h"
 #include "hogwild/conv_pool_relu.h"
 #include "hogwild/convolution.h"
+#include "hogwild/dropout.h"
 #include "hogwild/pool_relu.h"
 
 namespace hogwild {
@@ -41,7 +42,7 @@ torch::Tensor MnistNetImpl::forward(torch::Tensor x, const torch::Tensor& dropou
   if (is_training() && dropout_mask.defined()) {
     mask = dropout_mask;
   } else {
-    x = torch::dropout(x, /*p=*/0.5, /*train=*/is_training());
+    x = torch::dropout(x, kSeedDropout, /*train=*/is_training());
   }
   return classifier_head(x, mask, fc1_->weight, fc1_->bias, fc2_->weight, fc2_->bias);
 }

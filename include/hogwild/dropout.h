@@ -10,6 +10,10 @@
 
 namespace hogwild {
 
+// The seed network's share of dropped units: the masks' p unless asked otherwise, and what a
+// run saved before --dropout existed trained with.
+constexpr double kSeedDropout = 0.5;
+
 // The key of one epoch's masks.
 uint64_t dropout_key(uint64_t seed, int64_t epoch);
 
@@ -19,6 +23,6 @@ uint64_t dropout_key(uint64_t seed, int64_t epoch);
 // per unit; another p in [0, 1) compares 16 bits with round(p * 65536) and scales the kept
 // units by 65536 / (65536 - that), so the mask's mean stays 1; p = 0 keeps every unit.
 void fill_dropout_mask(float* mask, const int64_t* samples, int64_t count, int64_t units,
-                       uint64_t key, double p = 0.5);
+                       uint64_t key, double p = kSeedDropout);
 
 }  // namespace hogwild

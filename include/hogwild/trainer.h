@@ -8,6 +8,7 @@
 
 #include "hogwild/augment.h"
 #include "hogwild/dataset.h"
+#include "hogwild/dropout.h"
 #include "hogwild/error.h"
 #include "hogwild/metrics.h"
 #include "hogwild/model.h"
@@ -27,7 +28,7 @@ struct TrainOptions {
   double momentum = 0.9;
   bool reset_momentum_each_epoch = false;    // clear the buffers after each epoch's callback
   uint64_t seed = 1;                         // dropout masks of epoch e: dropout_key(seed, e)
-  double dropout = 0.5;                      // their p (dropout.h)
+  double dropout = kSeedDropout;             // their p (dropout.h)
   AugmentPolicy augment;                     // the transforms of epoch e: augment_key(seed, e)
   std::vector<at::Tensor> momentum_buffers;  // when not empty: the optimizer's (MomentumSgd)
 };
@@ -54,7 +55,7 @@ struct EpochDraws {
   uint64_t dropout_key = 0;
   AugmentPolicy augment;
   uint64_t augment_key = 0;
-  double dropout = 0.5;  // the masks' p
+  double dropout = kSeedDropout;  // the masks' p
 };
 
 // One pass over `indices` of `data` in batches, one optimizer step per batch, with the
