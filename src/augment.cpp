@@ -6,9 +6,9 @@
 
 namespace hogwild {
 
-AugmentPolicy augment_policy(bool augment, bool flips_keep_the_class) {
+AugmentPolicy augment_policy(bool augment, bool flips) {
   if (!augment) return {};
-  return {2, flips_keep_the_class};
+  return {2, flips};
 }
 
 uint64_t augment_key(uint64_t seed, int64_t epoch) {

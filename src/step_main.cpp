@@ -130,7 +130,7 @@ int run(int argc, char** argv) {
                  "the IDX files' directory (default: data/<dataset> "
                  "of the source tree)");
   app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
-  app.add_flag("--augment", augment, "shift and flip each image as hogwild_train --augment does");
+  app.add_flag("--augment", augment, "shift each image as hogwild_train --augment does");
   if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
   if (batch < 1 || steps < 5 || threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
@@ -153,7 +153,7 @@ int run(int argc, char** argv) {
                                  hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
-  const hogwild::AugmentPolicy policy = hogwild::augment_policy(augment, /*flips=*/true);
+  const hogwild::AugmentPolicy policy = hogwild::augment_policy(augment, /*flips=*/false);
   const auto draws = [&](int64_t epoch) {
     return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch),
                                config.dropout};  // the default's p: hogwild_train's step

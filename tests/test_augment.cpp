@@ -21,10 +21,10 @@ std::vector<float> numbered_image() {
 
 }  // namespace
 
-TEST_CASE("--augment: shifts of up to 2 pixels everywhere, flips only where they keep the class") {
+TEST_CASE("--augment: shifts of up to 2 pixels, flips only with --augment-flips") {
   CHECK_FALSE(augment_policy(false, true).active());
-  const AugmentPolicy digits = augment_policy(true, /*flips_keep_the_class=*/false);
-  const AugmentPolicy clothes = augment_policy(true, /*flips_keep_the_class=*/true);
+  const AugmentPolicy digits = augment_policy(true, /*flips=*/false);
+  const AugmentPolicy clothes = augment_policy(true, /*flips=*/true);
   CHECK(digits.max_shift == 2);
   CHECK_FALSE(digits.flips);
   CHECK(clothes.max_shift == 2);

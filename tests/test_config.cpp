@@ -143,6 +143,10 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--momentum", "1"}, "invalid momentum = 1");
   rejects({"--dropout", "1"}, "invalid dropout = 1: must be between 0 (none) and 0.99 (--dropout");
   rejects({"--dropout", "-0.1"}, "invalid dropout = -0.1");
+  rejects({"--dataset", "fashion-mnist", "--augment-flips"},
+          "invalid augment_flips = true: mirrors the images --augment shifts: add --augment");
+  rejects({"--augment", "--augment-flips"},
+          "invalid augment_flips = true: a mirrored image of mnist is not of its class");
   rejects({"--threads", "-2"}, "invalid threads = -2");
   rejects({"--dataset", "cifar"}, "invalid dataset = 'cifar': must be mnist or fashion-mnist");
   rejects({"--train-limit", "-5"}, "invalid train_limit = -5");
@@ -284,6 +288,8 @@ TEST_CASE(
         {{"--train-limit", "100"}, "which has train_limit = 0"},
         {{"--drop-last=false"}, "which has drop_last = true"},
         {{"--dropout", "0"}, "which has dropout = 0.25"},
+        {{"--augment"}, "which has augment = false"},
+        {{"--augment-flips"}, "which has augment_flips = false"},
     };
     for (const auto& [flags, message] : changes) {
       Config config;
@@ -312,6 +318,30 @@ TEST_CASE(
     parse({"--dropout", "0.25", "--resume", "ck.pt"}, changed);
     CHECK_THROWS_WITH_AS(adopt_training_config(old, "--resume ck.pt", changed),
                          doctest::Contains("which has dropout = 0.5"), InputError);
+  }
+  SUBCASE("a checkpoint saved before --augment-flips existed mirrored Fashion-MNIST's images") {
+    const auto without_flips_key = [](std::string toml) {
+      const auto at = toml.find("augment_flips = false\n");
+      REQUIRE(at != std::string::npos);
+      return toml.erase(at, std::string("augment_flips = false\n").size());
+    };
+    for (const char* dataset : {"fashion-mnist", "mnist"}) {
+      CAPTURE(dataset);
+      Config augmented;
+      parse({"--dataset", dataset, "--augment"}, augmented);
+      const std::string old = without_flips_key(training_config_toml(augmented));
+      Config config;
+      parse({"--resume", "ck.pt"}, config);
+      adopt_training_config(old, "--resume ck.pt", config);
+      CHECK(config.augment);
+      CHECK(config.augment_flips == (std::string(dataset) == "fashion-mnist"));
+      CHECK_NOTHROW(validate(config));
+    }
+    // Without --augment nothing was mirrored.
+    Config config;
+    parse({"--resume", "ck.pt"}, config);
+    adopt_training_config(without_flips_key(saved), "--resume ck.pt", config);
+    CHECK_FALSE(config.augment_flips);
   }
   SUBCASE("a config file counts as given") {
     Config config;

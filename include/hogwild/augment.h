@@ -14,10 +14,12 @@ struct AugmentPolicy {
   bool active() const { return max_shift > 0 || flips; }
 };
 
-// --augment on a data set: shifts of up to 2 pixels (MNIST's digits sit in a 20x20 box
-// centred in 28x28, so they stay whole), plus flips where a mirrored image is still of its
-// class (Fashion-MNIST's clothes, not MNIST's digits).
-AugmentPolicy augment_policy(bool augment, bool flips_keep_the_class);
+// --augment: shifts of up to 2 pixels (MNIST's digits sit in a 20x20 box centred in 28x28, so
+// they stay whole); with --augment-flips also mirrors, which config.cpp allows only where a
+// mirrored image is still of its class (Fashion-MNIST's clothes). Flips are off by default:
+// Fashion-MNIST's shoes all point one way, and the seed's small network spends capacity on
+// mirrored ones the test set never shows (docs/accuracy.md, "Shifts without flips").
+AugmentPolicy augment_policy(bool augment, bool flips);
 
 struct SampleTransform {
   int dx = 0;  // content moves right by dx and down by dy

@@ -37,7 +37,8 @@ struct Config {
   bool eval_every_epoch = false;  // evaluate the shared parameters whenever all ranks end an epoch
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
-  bool augment = false;           // random shifts (and flips on Fashion-MNIST) per sample
+  bool augment = false;           // random shifts of each training image, per sample
+  bool augment_flips = false;     // with augment: mirror half of Fashion-MNIST's images too
   double dropout = 0.25;     // share of the 64x5x5 features dropped in training (the seed's: 0.5)
   int64_t max_restarts = 3;  // replacements for failed workers, over the whole run
   // Seconds a worker may go without a step before it is replaced; 0: never.
