@@ -110,37 +110,49 @@ void print_profile(const Profile& p, int64_t samples) {
       "(hogwild::conv_pool_relu counted whole: the first convolution with its pool and ReLU)\n");
 }
 
-int run(int argc, char** argv) {
-  hogwild::Config config;
+// What the command line asks for.
+struct StepOptions {
+  hogwild::Config config;  // dataset, data_dir and precision set; the rest the defaults
   int64_t batch = 128, steps = 200, threads = 1;
-  std::string precision = "fp32";
   bool profile = false, augment = false;
+};
+
+// Parses the flags; false for --help (printed).
+bool parse_flags(int argc, char** argv, StepOptions& o) {
+  std::string precision = "fp32", dataset = "mnist";
   CLI::App app{
       "Times the training step alone (one process, no shared memory), optionally "
       "with a per-operator profile.",
       "hogwild_step"};
-  app.add_option("--batch", batch, "samples per step")->capture_default_str();
-  app.add_option("--steps", steps, "timed steps (after 20 to warm up)")->capture_default_str();
-  app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
+  app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
+  app.add_option("--steps", o.steps, "timed steps (after 20 to warm up)")->capture_default_str();
+  app.add_option("--threads", o.threads, "intra-op threads")->capture_default_str();
   app.add_option("--precision", precision, "fp32, bf16 or auto (as hogwild_train)")
       ->capture_default_str();
-  std::string dataset = "mnist";
   app.add_option("--dataset", dataset, "mnist or fashion-mnist")->capture_default_str();
-  app.add_option("--data-dir", config.data_dir,
+  app.add_option("--data-dir", o.config.data_dir,
                  "the IDX files' directory (default: data/<dataset> "
                  "of the source tree)");
-  app.add_flag("--profile", profile, "also print where the time goes, per phase and operator");
-  app.add_flag("--augment", augment, "shift each image as hogwild_train --augment does");
-  if (!hogwild::parse_tool_flags(app, argc, argv)) return 0;  // --help
-  if (batch < 1 || steps < 5 || threads < 1) {
+  app.add_flag("--profile", o.profile, "also print where the time goes, per phase and operator");
+  app.add_flag("--augment", o.augment, "shift each image as hogwild_train --augment does");
+  if (!hogwild::parse_tool_flags(app, argc, argv)) return false;
+  if (o.batch < 1 || o.steps < 5 || o.threads < 1) {
     throw hogwild::InputError("--batch and --threads must be at least 1, --steps at least 5");
   }
-  if (profile && threads != 1)
+  if (o.profile && o.threads != 1)
     throw hogwild::InputError("--profile times one thread: add --threads 1");
-  hogwild::set_key(config, "dataset", dataset);
-  hogwild::set_key(config, "precision", precision);
+  hogwild::set_key(o.config, "dataset", dataset);
+  hogwild::set_key(o.config, "precision", precision);
+  return true;
+}
+
+int run(int argc, char** argv) {
+  StepOptions o;
+  if (!parse_flags(argc, argv, o)) return 0;  // --help
+  hogwild::Config& config = o.config;
+  const int64_t batch = o.batch, steps = o.steps;
   const hogwild::PrecisionChoice chosen = hogwild::choose_precision(config.precision);
-  at::set_num_threads(int(threads));
+  at::set_num_threads(int(o.threads));
   hogwild::keep_large_allocations_in_heap();  // as hogwild_train does
   config.train_limit = std::min<int64_t>(60000, std::max<int64_t>(batch * (steps + 20), 10000));
   const hogwild::Dataset data =
@@ -153,7 +165,7 @@ int run(int argc, char** argv) {
                                  hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
-  const hogwild::AugmentPolicy policy = hogwild::augment_policy(augment, /*flips=*/false);
+  const hogwild::AugmentPolicy policy = hogwild::augment_policy(o.augment, /*flips=*/false);
   const auto draws = [&](int64_t epoch) {
     return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch),
                                config.dropout};  // the default's p: hogwild_train's step
@@ -169,7 +181,7 @@ int run(int argc, char** argv) {
   std::vector<double> rates;
   const int64_t part = steps / 5;
   at::CallbackHandle callbacks = 0;
-  if (profile) {
+  if (o.profile) {
     callbacks = at::addGlobalCallback(at::RecordFunctionCallback(on_enter, on_leave));
   }
   for (int r = 0; r < 5; ++r) {
@@ -185,9 +197,9 @@ int run(int argc, char** argv) {
   fmt::print(
       "step: batch {}, {} thread{}, {} ({}){}: {:.0f} samples/s (median of 5 x {} steps; "
       "{:.0f} to {:.0f})\n",
-      batch, threads, threads == 1 ? "" : "s", hogwild::precision_name(chosen.precision),
-      chosen.why, augment ? ", augmented" : "", rates[2], part, rates[0], rates[4]);
-  if (profile) {
+      batch, o.threads, o.threads == 1 ? "" : "s", hogwild::precision_name(chosen.precision),
+      chosen.why, o.augment ? ", augmented" : "", rates[2], part, rates[0], rates[4]);
+  if (o.profile) {
     at::removeCallback(callbacks);
     print_profile(g_profile, 5 * part * batch);
     fmt::print("(profiled: the samples/s above include the profiler's own cost)\n");
