@@ -7,7 +7,8 @@
 # Caffe2's ops; MPI: only under mpirun) travel as stand-ins with the same soname and symbols and
 # no code (make_stub.py; a call would stop on ud2), which brings 500 MB of libraries to ~50 MB.
 # Usage: bench/bundle/pack.sh OUT.tar.xz BASE_HOGWILD_TRAIN [BUILD=build]
-# There: tar -xJf OUT.tar.xz -C DIR && bench/bundle/sitting.sh DIR/pk DIR/data/mnist LOGDIR
+# There: tar -xJf OUT.tar.xz -C DIR && DIR/pk/bin/sitting.sh DIR/pk DIR/data/mnist LOGDIR
+# (or DIR/pk/bin/many_cores.sh, same arguments: the sweep to 16 CPUs and what limits it)
 set -euo pipefail
 tarball=$(realpath -m "$1") base=$(realpath "$2") build=${3:-build}
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,8 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 pk=$stage/pk
 mkdir -p "$pk/lib" "$pk/bin" "$stage/stub" "$stage/data/mnist"
-cp "$build/hogwild_train" "$build/hogwild_step" bench/bundle/sitting.sh configs/mnist.toml "$pk/bin/"
+cp "$build/hogwild_train" "$build/hogwild_step" bench/bundle/sitting.sh bench/bundle/many_cores.sh \
+  configs/mnist.toml "$pk/bin/"
 cp "$base" "$pk/bin/hogwild_train.base"
 stub_re='^lib(opencv_[a-z0-9]+|av(codec|format|util)|sw(scale|resample)|lapack|zmq|mpi)\.'
 system_re='^(libc|libm|libpthread|libdl|librt|ld-linux-x86-64)\.so'  # glibc: the machine's own
