@@ -375,9 +375,6 @@ std::string training_config_toml(const Config& config) {
 void adopt_training_config(const std::string& saved_toml, const std::string& source,
                            Config& config) {
   Config saved;
-  // A key the checkpoint lacks was saved before the key existed: the run trained with the
-  // value of that time, which for dropout is not today's default.
-  saved.dropout = kSeedDropout;
   toml::table table;
   try {
     table = toml::parse(saved_toml);
@@ -386,7 +383,10 @@ void adopt_training_config(const std::string& saved_toml, const std::string& sou
         fmt::format("{}: its training configuration does not parse ({})", source, e.description()));
   }
   apply_toml_table(table, source, saved, /*given=*/false);
-  // Before augment_flips existed, --augment mirrored Fashion-MNIST's images.
+  // A key the checkpoint lacks was saved before the key existed: the run trained with the
+  // value of that time, not today's default. Dropout was the seed's; --augment mirrored
+  // Fashion-MNIST's images.
+  if (!table.contains("dropout")) saved.dropout = kSeedDropout;
   if (!table.contains("augment_flips")) {
     saved.augment_flips = saved.augment && saved.dataset == DatasetKind::kFashionMnist;
   }
