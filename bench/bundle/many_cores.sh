@@ -41,7 +41,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 for p in fp32 bf16; do
   for n in "${procs[@]}"; do
-    b=$(batch_of "$n") steps=$((25600 / $(batch_of "$n")))
+    b=$(batch_of "$n") steps=$((25600 / b))
     "$step" --data-dir "$data" --precision "$p" --batch "$b" --steps "$steps" \
       > "$out/step-$p-b$b-alone.log" 2>&1
     for ((i = 0; i < n; i++)); do
@@ -54,28 +54,28 @@ done
 /usr/bin/env python3 - "$out" "$rounds" "${procs[@]}" <<'PY' | tee "$out/summary.txt"
 import glob, json, os, re, statistics as st, sys
 out, rounds, procs = sys.argv[1], int(sys.argv[2]), [int(n) for n in sys.argv[3:]]
-def batch_of(n): return max(32, (256 + n // 2) // n)
 def step_rate(path):
-    m = re.search(r"step: .*: (\d+) samples/s", open(path).read())
+    m = os.path.exists(path) and re.search(r"step: .*: (\d+) samples/s", open(path).read())
     return float(m.group(1)) if m else float("nan")
 def runs(p, n):
-    whole, last = [], []
+    whole, last, batch = [], [], 0  # 0: no run of this N left a JSON
     for r in range(1, rounds + 1):
         try: d = json.load(open(f"{out}/train-{p}-n{n}-r{r}.json"))
         except (OSError, ValueError): continue
         whole.append(d["throughput"]["samples_per_second"])
+        batch = d["hyperparameters"]["batch_per_worker"]  # the recipe's, as batch_of() above
         final = max(e["epoch"] for e in d["epochs"])
         last.append(sum(e["samples_per_second"] for e in d["epochs"] if e["epoch"] == final))
-    return (st.median(whole) if whole else float("nan"), st.median(last) if last else float("nan"))
+    nan = float("nan")
+    return (st.median(whole) if whole else nan, st.median(last) if last else nan, batch)
 print(f"cpu: {open(out + '/cpu.txt').read().split('Model name:')[1].splitlines()[0].strip()}, "
       f"{os.cpu_count()} CPUs; medians of {rounds}")
 for p in ("fp32", "bf16"):
-    one_whole, one_last = runs(p, 1)
+    one_whole, one_last, _ = runs(p, 1)
     print(f"\n{p}: N | samples/s whole run (x N=1) | last epoch (x N=1) | batch | step alone | "
           f"N copies at once (x N alone) | last epoch / N copies")
     for n in procs:
-        whole, last = runs(p, n)
-        b = batch_of(n)
+        whole, last, b = runs(p, n)
         alone = step_rate(f"{out}/step-{p}-b{b}-alone.log")
         copies = sum(step_rate(f) for f in glob.glob(f"{out}/step-{p}-n{n}-copy*.log"))
         print(f"{p}: {n:2d} | {whole:8,.0f} ({whole / one_whole:5.2f}x) | {last:8,.0f} "
