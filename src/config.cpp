@@ -335,6 +335,43 @@ void apply_toml_table(const toml::table& table, const std::string& source, Confi
   }
 }
 
+// CLI11 would saturate 99999999999999999999 to INT64_MAX: say what was typed.
+CLI::Validator int64_in_range() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        std::strtoll(text.c_str(), &end, 10);
+        if (errno == ERANGE) return text + " is out of range for an integer";
+        return "";
+      },
+      "", "in range");
+}
+
+// The flag of one field, bound to its member of `from_cli` (an enumeration to `text`, read as
+// a word after the parse).
+CLI::Option* add_field_option(CLI::App& app, const Field& field, Config& from_cli,
+                              std::string& text) {
+  return std::visit(
+      [&](const auto& pointer) -> CLI::Option* {
+        if constexpr (std::is_same_v<std::decay_t<decltype(pointer)>, Words>) {
+          return app.add_option(flag_name(field.key), text, field.help);
+        } else {
+          using T = std::decay_t<decltype(from_cli.*pointer)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            // --flag turns it on; --flag=false turns off what a config file turned on.
+            return app.add_flag(flag_name(field.key), from_cli.*pointer, field.help);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help)
+                ->check(int64_in_range());
+          } else {
+            return app.add_option(flag_name(field.key), from_cli.*pointer, field.help);
+          }
+        }
+      },
+      field.member);
+}
+
 }  // namespace
 
 void apply_toml_file(const std::string& path, Config& config) {
@@ -427,33 +464,7 @@ Action parse_command_line(int argc, const char* const* argv, Config& config,
   std::map<std::string, std::string> texts;  // what was typed for the enumerations
   std::vector<std::pair<CLI::Option*, const Field*>> options;
   for (const Field& field : kFields) {
-    CLI::Option* option = std::visit(
-        [&](const auto& pointer) -> CLI::Option* {
-          if constexpr (std::is_same_v<std::decay_t<decltype(pointer)>, Words>) {
-            return app.add_option(flag_name(field.key), texts[field.key], field.help);
-          } else {
-            using T = std::decay_t<decltype(from_cli.*pointer)>;
-            if constexpr (std::is_same_v<T, bool>) {
-              // --flag turns it on; --flag=false turns off what a config file turned on.
-              return app.add_flag(flag_name(field.key), from_cli.*pointer, field.help);
-            } else if constexpr (std::is_same_v<T, int64_t>) {
-              // CLI11 would saturate 99999999999999999999 to INT64_MAX: say what was typed.
-              return app.add_option(flag_name(field.key), from_cli.*pointer, field.help)
-                  ->check(CLI::Validator(
-                      [](std::string& text) -> std::string {
-                        errno = 0;
-                        char* end = nullptr;
-                        std::strtoll(text.c_str(), &end, 10);
-                        if (errno == ERANGE) return text + " is out of range for an integer";
-                        return "";
-                      },
-                      "", "in range"));
-            } else {
-              return app.add_option(flag_name(field.key), from_cli.*pointer, field.help);
-            }
-          }
-        },
-        field.member);
+    CLI::Option* option = add_field_option(app, field, from_cli, texts[field.key]);
     option->default_str(format_value(from_cli, field.member));
     options.emplace_back(option, &field);
   }

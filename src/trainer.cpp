@@ -48,6 +48,34 @@ void gather(const Dataset& data, const int64_t* rows, int64_t n, const EpochDraw
   }
 }
 
+// A step's inputs: the batch and its dropout mask, in buffers kept from step to step.
+struct BatchInputs {
+  torch::Tensor images, labels, mask;
+
+  // Fills them for the `n` samples at `rows`, with the epoch's draws.
+  void assemble(const Dataset& data, const int64_t* rows, int64_t n, const EpochDraws& draws) {
+    // The last step's buffers, unless something still holds them or the batch is shorter.
+    const auto reusable = [n](const torch::Tensor& t) {
+      return t.defined() && t.size(0) == n && t.use_count() == 1;
+    };
+    if (!reusable(images)) {
+      images = torch::empty({n, data.images.size(1), data.images.size(2), data.images.size(3)},
+                            torch::kFloat32);
+    }
+    if (!reusable(labels)) labels = torch::empty({n}, torch::kInt64);
+    gather(data, rows, n, draws, images, labels);
+    // Channels-last, as the activations it multiplies (model.cpp): its bytes are filled in
+    // order, so unit j of a sample is channel j % 64 of position j / 64.
+    if (!reusable(mask)) {
+      mask = torch::empty(
+          {n, 64, 5, 5},
+          torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
+    }
+    fill_dropout_mask(mask.data_ptr<float>(), rows, n, kDropoutUnits, draws.dropout_key,
+                      draws.dropout);
+  }
+};
+
 EpochDraws epoch_draws(const TrainOptions& options, int64_t epoch) {
   return {dropout_key(options.seed, epoch), options.augment, augment_key(options.seed, epoch),
           options.dropout};
@@ -65,32 +93,14 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
   }
   model->train();
   Totals totals;
-  torch::Tensor images, labels, mask;
+  BatchInputs in;
   for (int64_t start = 0; start < int64_t(indices.size()); start += batch_size) {
     // The RECORD_USER_SCOPEs name the phases for hogwild_step --profile; without a profiler
     // they cost a flag test.
     const int64_t n = std::min<int64_t>(start + batch_size, indices.size()) - start;
     {
       RECORD_USER_SCOPE("step 1: batch and dropout mask");
-      // The last step's buffers, unless something still holds them or the batch is shorter.
-      const auto reusable = [n](const torch::Tensor& t) {
-        return t.defined() && t.size(0) == n && t.use_count() == 1;
-      };
-      if (!reusable(images)) {
-        images = torch::empty({n, data.images.size(1), data.images.size(2), data.images.size(3)},
-                              torch::kFloat32);
-      }
-      if (!reusable(labels)) labels = torch::empty({n}, torch::kInt64);
-      gather(data, indices.data() + start, n, draws, images, labels);
-      // Channels-last, as the activations it multiplies (model.cpp): its bytes are filled in
-      // order, so unit j of a sample is channel j % 64 of position j / 64.
-      if (!reusable(mask)) {
-        mask = torch::empty(
-            {n, 64, 5, 5},
-            torch::TensorOptions(torch::kFloat32).memory_format(torch::MemoryFormat::ChannelsLast));
-      }
-      fill_dropout_mask(mask.data_ptr<float>(), indices.data() + start, n, kDropoutUnits,
-                        draws.dropout_key, draws.dropout);
+      in.assemble(data, indices.data() + start, n, draws);
     }
     if (hooks.before_step) hooks.before_step(steps ? *steps : 0);
     torch::Tensor loss;
@@ -98,9 +108,9 @@ Totals train_epoch(MnistNet& model, MomentumSgd& optimizer, const Dataset& data,
     {
       RECORD_USER_SCOPE("step 2: forward and loss");
       optimizer.zero_grad();
-      const auto logits = model->forward(images, mask);
-      loss = torch::nn::functional::cross_entropy(logits, labels);
-      batch = batch_totals(logits.detach(), labels, loss.detach());
+      const auto logits = model->forward(in.images, in.mask);
+      loss = torch::nn::functional::cross_entropy(logits, in.labels);
+      batch = batch_totals(logits.detach(), in.labels, loss.detach());
     }
     if (!std::isfinite(batch.loss_sum)) {
       throw DivergenceError(
