@@ -1,5 +1,9 @@
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "hogwild/checkpoint.h"
 #include "hogwild/error.h"
@@ -124,4 +128,113 @@ TEST_CASE("a file of parameters alone has no run state: --resume is refused with
   std::ofstream(dir.file("junk.pt")) << "this is not a model";
   CHECK_THROWS_WITH_AS(read_run_state(dir.file("junk.pt")), doctest::Contains("not a saved model"),
                        InputError);
+}
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A copy of `from` at `to` with the first occurrence of `find` replaced by `with` (same size).
+void write_changed(const std::string& from, const std::string& to, const std::string& find,
+                   const std::string& with) {
+  std::string bytes = read_bytes(from);
+  const std::size_t at = bytes.find(find);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(find.size() == with.size());
+  bytes.replace(at, find.size(), with);
+  std::ofstream(to, std::ios::binary) << bytes;
+}
+
+std::string float_bytes(float value) {
+  std::string bytes(sizeof(float), '\0');
+  std::memcpy(bytes.data(), &value, sizeof(float));
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint changed after it was saved is refused, naming the file and the part") {
+  // LibTorch's reader checks none of the values: without the checksums each of these files
+  // would load as another model or run.
+  TempDir dir;
+  const std::string path = dir.file("checkpoint.pt");
+  MnistNet model;
+  {
+    torch::NoGradGuard no_grad;
+    model->parameters()[0].fill_(0.375f);  // conv1.weight: a value to find in the file
+  }
+  int64_t floats = 0;
+  for (const auto& p : model->parameters()) floats += p.numel();
+  RunState state;
+  state.epochs_done = 3;
+  state.training_config = "lr = 0.03\nprocs = 2\n";
+  state.training_data = "training data = 60000 images";
+  state.momentum.push_back(std::vector<float>(std::size_t(floats), 0.8125f));
+  save_checkpoint(*model, path, state);
+  REQUIRE_NOTHROW(load_parameters(*model, path));
+  REQUIRE_NOTHROW(read_run_state(path));
+
+  SUBCASE("a parameter's value") {
+    write_changed(path, dir.file("bad.pt"), float_bytes(0.375f), float_bytes(0.376f));
+    CHECK_THROWS_WITH_AS(
+        load_parameters(*model, dir.file("bad.pt")),
+        doctest::Contains(
+            (dir.file("bad.pt") + ": damaged: its parameters are not what was saved").c_str()),
+        InputError);
+    CHECK(read_run_state(dir.file("bad.pt")).epochs_done == 3);  // the run state is whole
+  }
+  SUBCASE("a momentum value") {
+    write_changed(path, dir.file("bad.pt"), float_bytes(0.8125f), float_bytes(0.8126f));
+    CHECK_THROWS_WITH_AS(read_run_state(dir.file("bad.pt")),
+                         doctest::Contains("damaged: its run state and momentum buffers are not "
+                                           "what was saved"),
+                         InputError);
+    CHECK_NOTHROW(load_parameters(*model, dir.file("bad.pt")));
+  }
+  SUBCASE("the training configuration") {
+    write_changed(path, dir.file("bad.pt"), "procs = 2", "procs = 3");
+    CHECK_THROWS_WITH_AS(read_run_state(dir.file("bad.pt")),
+                         doctest::Contains("damaged: its run state"), InputError);
+  }
+  SUBCASE("a key's name, which LibTorch's reader does not take") {
+    write_changed(path, dir.file("bad.pt"), "momentum_0", "momentum_9");
+    CHECK_THROWS_WITH_AS(read_run_state(dir.file("bad.pt")),
+                         doctest::Contains((dir.file("bad.pt") + ": ").c_str()), InputError);
+  }
+}
+
+TEST_CASE("a checkpoint saved before the checksums existed still loads") {
+  TempDir dir;
+  MnistNet model;
+  int64_t floats = 0;
+  for (const auto& p : model->parameters()) floats += p.numel();
+  // As save_checkpoint wrote it until 2026-12-07: the same keys, no checksums.
+  torch::serialize::OutputArchive archive;
+  for (const auto& item : model->named_parameters()) archive.write(item.key(), item.value());
+  torch::serialize::OutputArchive run;
+  run.write("format", c10::IValue(int64_t(1)));
+  run.write("epochs_done", c10::IValue(int64_t(2)));
+  run.write("ranks", c10::IValue(int64_t(1)));
+  run.write("training_config", c10::IValue(std::string("procs = 1\n")));
+  run.write("training_data", c10::IValue(std::string("data")));
+  run.write("partial", c10::IValue(false));
+  run.write("momentum_buffers", c10::IValue(int64_t(1)));
+  torch::serialize::OutputArchive buffers;
+  for (const auto& item : model->named_parameters()) {
+    buffers.write(item.key(), torch::full_like(item.value(), 0.5f), /*is_buffer=*/true);
+  }
+  run.write("momentum_0", buffers);
+  archive.write("hogwild_run", run);
+  archive.save_to(dir.file("old.pt"));
+
+  MnistNet loaded;
+  load_parameters(*loaded, dir.file("old.pt"));
+  CHECK(torch::equal(loaded->parameters()[0], model->parameters()[0]));
+  const RunState back = read_run_state(dir.file("old.pt"));
+  CHECK(back.epochs_done == 2);
+  REQUIRE(back.momentum.size() == 1);
+  CHECK(back.momentum[0] == std::vector<float>(std::size_t(floats), 0.5f));
 }
