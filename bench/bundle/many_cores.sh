@@ -10,6 +10,10 @@
 #    copies at once. N copies / (N x one alone) is what the machine gives up (clock, memory
 #    bandwidth, shared caches); the sweep's last epoch / N copies is what sharing the
 #    parameters costs (their cache lines written by every worker, the updates).
+# 3. The first lever, in the same rounds: the largest N at twice the recipe's batch per worker
+#    (--batch-size 2 x batch x N: 64 a worker at N = 16), against the recipe's own. If the
+#    step's fixed cost is what limits, this is faster; its accuracy cost at N = 16 is known
+#    from 2 cores (docs/accuracy.md, "A floor of 64").
 # Usage: many_cores.sh BUNDLE_DIR DATA_DIR OUT [ROUNDS=3] [EPOCHS=2]
 # Writes OUT/summary.txt (also printed), a JSON and log per run, OUT/cpu.txt.
 # On the lent machine (the device tool; its working tree is this checkout): here
@@ -37,6 +41,11 @@ for ((r = 1; r <= rounds; r++)); do
         --threads 1 --precision "$p" --progress off --metrics-out "$out/$tag.json" \
         > "$out/$tag.log" 2>&1 || echo "$tag failed: $(tail -1 "$out/$tag.log")"
     done
+    n=${procs[-1]} tag=train-$p-n${procs[-1]}-twice-r$r
+    "$train" --config "$pk/bin/mnist.toml" --data-dir "$data" --epochs "$epochs" --procs "$n" \
+      --threads 1 --precision "$p" --batch-size $((2 * $(batch_of "$n") * n)) --progress off \
+      --metrics-out "$out/$tag.json" > "$out/$tag.log" 2>&1 ||
+      echo "$tag failed: $(tail -1 "$out/$tag.log")"
   done
 done
 for p in fp32 bf16; do
@@ -57,10 +66,10 @@ out, rounds, procs = sys.argv[1], int(sys.argv[2]), [int(n) for n in sys.argv[3:
 def step_rate(path):
     m = os.path.exists(path) and re.search(r"step: .*: (\d+) samples/s", open(path).read())
     return float(m.group(1)) if m else float("nan")
-def runs(p, n):
+def runs(p, n, variant=""):
     whole, last, batch = [], [], 0  # 0: no run of this N left a JSON
     for r in range(1, rounds + 1):
-        try: d = json.load(open(f"{out}/train-{p}-n{n}-r{r}.json"))
+        try: d = json.load(open(f"{out}/train-{p}-n{n}{variant}-r{r}.json"))
         except (OSError, ValueError): continue
         whole.append(d["throughput"]["samples_per_second"])
         batch = d["hyperparameters"]["batch_per_worker"]  # the recipe's, as batch_of() above
@@ -68,8 +77,11 @@ def runs(p, n):
         last.append(sum(e["samples_per_second"] for e in d["epochs"] if e["epoch"] == final))
     nan = float("nan")
     return (st.median(whole) if whole else nan, st.median(last) if last else nan, batch)
-print(f"cpu: {open(out + '/cpu.txt').read().split('Model name:')[1].splitlines()[0].strip()}, "
-      f"{os.cpu_count()} CPUs; medians of {rounds}")
+cpu = open(out + "/cpu.txt").read()
+field = lambda name: (cpu.split(name + ":")[1].splitlines()[0].strip() if name + ":" in cpu
+                      else "?")
+print(f"cpu: {field('Model name')}, {os.cpu_count()} CPUs, {field('Thread(s) per core')} "
+      f"thread(s) per core; medians of {rounds}")
 for p in ("fp32", "bf16"):
     one_whole, one_last, _ = runs(p, 1)
     print(f"\n{p}: N | samples/s whole run (x N=1) | last epoch (x N=1) | batch | step alone | "
@@ -81,4 +93,9 @@ for p in ("fp32", "bf16"):
         print(f"{p}: {n:2d} | {whole:8,.0f} ({whole / one_whole:5.2f}x) | {last:8,.0f} "
               f"({last / one_last:5.2f}x) | {b:3d} | {alone:7,.0f} | {copies:8,.0f} "
               f"({copies / (n * alone):4.2f}) | {last / copies:4.2f}")
+    n = procs[-1]
+    whole, last, b = runs(p, n, "-twice")
+    own_whole, own_last, _ = runs(p, n)
+    print(f"{p}: {n:2d} at {b} a worker | {whole:8,.0f} ({whole / one_whole:5.2f}x) | {last:8,.0f} "
+          f"({last / one_last:5.2f}x) | {last / own_last:4.2f}x the recipe's {n} in the last epoch")
 PY
