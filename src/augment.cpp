@@ -6,9 +6,9 @@
 
 namespace hogwild {
 
-AugmentPolicy augment_policy(bool augment, bool flips) {
+AugmentPolicy augment_policy(bool augment, int max_shift, bool flips) {
   if (!augment) return {};
-  return {2, flips};
+  return {max_shift, flips};
 }
 
 uint64_t augment_key(uint64_t seed, int64_t epoch) {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <variant>
 
+#include "hogwild/augment.h"
 #include "hogwild/dropout.h"
 #include "hogwild/error.h"
 #include "hogwild/output_file.h"
@@ -164,9 +165,15 @@ const std::vector<Field> kFields = {
     {"drop_last", "drop the tail so partitions are equal, instead of padding", &Config::drop_last,
      kTraining},
     {"augment",
-     "shift each training image by up to 2 pixels, drawn per sample from (seed, epoch, "
-     "sample)",
+     "shift each training image by up to --augment-shift pixels, drawn per sample from "
+     "(seed, epoch, sample)",
      &Config::augment, kTraining},
+    {"augment_shift",
+     "with --augment, the largest shift each way in pixels (dx and dy uniform over -S..S)",
+     &Config::augment_shift, kTraining,
+     between(1, kMaxAugmentShift,
+             fmt::format("must be between 1 and {} pixels (a digit's margin in its image)",
+                         kMaxAugmentShift))},
     {"augment_flips",
      "with --augment, also mirror half of Fashion-MNIST's images left-right (the seed's "
      "network loses 0.6 points with them)",
@@ -421,9 +428,10 @@ void adopt_training_config(const std::string& saved_toml, const std::string& sou
   }
   apply_toml_table(table, source, saved, /*given=*/false);
   // A key the checkpoint lacks was saved before the key existed: the run trained with the
-  // value of that time, not today's default. Dropout was the seed's; --augment mirrored
-  // Fashion-MNIST's images.
+  // value of that time, not today's default. Dropout was the seed's; --augment shifted by
+  // up to 2 pixels and mirrored Fashion-MNIST's images.
   if (!table.contains("dropout")) saved.dropout = kSeedDropout;
+  if (!table.contains("augment_shift")) saved.augment_shift = kAugmentShiftBeforeItsKey;
   if (!table.contains("augment_flips")) {
     saved.augment_flips = saved.augment && saved.dataset == DatasetKind::kFashionMnist;
   }
@@ -505,6 +513,10 @@ void validate(const Config& c) {
   if (names_stdout(c.save_model)) {
     fail("save_model", "'" + c.save_model + "'",
          "the model is binary and --resume reads it back from a file: give a file name");
+  }
+  if (!c.augment && std::find(c.given.begin(), c.given.end(), "augment_shift") != c.given.end()) {
+    fail("augment_shift", std::to_string(c.augment_shift),
+         "sets how far --augment shifts the images: add --augment");
   }
   if (c.augment_flips && !c.augment) {
     fail("augment_flips", "true", "mirrors the images --augment shifts: add --augment");

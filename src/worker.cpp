@@ -22,7 +22,7 @@ TrainOptions train_options(const Config& config, const Hyperparameters& hyper) {
   options.momentum = hyper.momentum;
   options.seed = uint64_t(config.seed);
   options.dropout = config.dropout;
-  options.augment = augment_policy(config.augment, config.augment_flips);
+  options.augment = augment_policy(config.augment, int(config.augment_shift), config.augment_flips);
   return options;
 }
 

@@ -22,9 +22,9 @@ std::vector<float> numbered_image() {
 }  // namespace
 
 TEST_CASE("--augment: shifts of up to 2 pixels, flips only with --augment-flips") {
-  CHECK_FALSE(augment_policy(false, true).active());
-  const AugmentPolicy digits = augment_policy(true, /*flips=*/false);
-  const AugmentPolicy clothes = augment_policy(true, /*flips=*/true);
+  CHECK_FALSE(augment_policy(false, 2, true).active());
+  const AugmentPolicy digits = augment_policy(true, 2, /*flips=*/false);
+  const AugmentPolicy clothes = augment_policy(true, 2, /*flips=*/true);
   CHECK(digits.max_shift == 2);
   CHECK_FALSE(digits.flips);
   CHECK(clothes.max_shift == 2);
@@ -45,8 +45,23 @@ TEST_CASE("--augment: shifts of up to 2 pixels, flips only with --augment-flips"
   CHECK(flipped_clothes < 5300);
 }
 
+TEST_CASE("--augment-shift S: every shift of -S..S each way occurs, and none beyond") {
+  const uint64_t key = augment_key(3, 1);
+  for (int s = 1; s <= kMaxAugmentShift; ++s) {
+    CAPTURE(s);
+    const AugmentPolicy policy = augment_policy(true, s, /*flips=*/false);
+    std::set<std::pair<int, int>> shifts;
+    for (int64_t sample = 0; sample < 10000; ++sample) {
+      const SampleTransform t = draw_transform(policy, key, sample);
+      CHECK((t.dx >= -s && t.dx <= s && t.dy >= -s && t.dy <= s));
+      shifts.insert({t.dx, t.dy});
+    }
+    CHECK(shifts.size() == std::size_t((2 * s + 1) * (2 * s + 1)));
+  }
+}
+
 TEST_CASE("--augment: a sample's transform follows from (seed, epoch, sample) alone") {
-  const AugmentPolicy policy = augment_policy(true, true);
+  const AugmentPolicy policy = augment_policy(true, 2, true);
   const auto same = [](const SampleTransform& a, const SampleTransform& b) {
     return a.dx == b.dx && a.dy == b.dy && a.flip == b.flip;
   };

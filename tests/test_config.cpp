@@ -143,6 +143,12 @@ TEST_CASE("invalid values are rejected with the field named") {
   rejects({"--momentum", "1"}, "invalid momentum = 1");
   rejects({"--dropout", "1"}, "invalid dropout = 1: must be between 0 (none) and 0.99 (--dropout");
   rejects({"--dropout", "-0.1"}, "invalid dropout = -0.1");
+  rejects({"--augment", "--augment-shift", "0"},
+          "invalid augment_shift = 0: must be between 1 and 4 pixels (a digit's margin in its "
+          "image) (--augment-shift / config key 'augment_shift')");
+  rejects({"--augment", "--augment-shift", "5"}, "invalid augment_shift = 5");
+  rejects({"--augment-shift", "2"},
+          "invalid augment_shift = 2: sets how far --augment shifts the images: add --augment");
   rejects({"--dataset", "fashion-mnist", "--augment-flips"},
           "invalid augment_flips = true: mirrors the images --augment shifts: add --augment");
   rejects({"--augment", "--augment-flips"},
@@ -290,6 +296,7 @@ TEST_CASE(
         {{"--dropout", "0"}, "which has dropout = 0.25"},
         {{"--augment"}, "which has augment = false"},
         {{"--augment-flips"}, "which has augment_flips = false"},
+        {{"--augment-shift", "2"}, "which has augment_shift = 1"},
     };
     for (const auto& [flags, message] : changes) {
       Config config;
@@ -342,6 +349,24 @@ TEST_CASE(
     parse({"--resume", "ck.pt"}, config);
     adopt_training_config(without_flips_key(saved), "--resume ck.pt", config);
     CHECK_FALSE(config.augment_flips);
+  }
+  SUBCASE("a checkpoint saved before --augment-shift existed shifted by up to 2 pixels") {
+    Config augmented;
+    parse({"--augment"}, augmented);
+    std::string old = training_config_toml(augmented);
+    const auto at = old.find("augment_shift = 1\n");
+    REQUIRE(at != std::string::npos);
+    old.erase(at, std::string("augment_shift = 1\n").size());
+    Config config;
+    parse({"--resume", "ck.pt"}, config);
+    adopt_training_config(old, "--resume ck.pt", config);
+    CHECK(config.augment);
+    CHECK(config.augment_shift == 2);
+    CHECK_NOTHROW(validate(config));
+    Config repeated;  // today's default, given: not the run's
+    parse({"--augment-shift", "1", "--resume", "ck.pt"}, repeated);
+    CHECK_THROWS_WITH_AS(adopt_training_config(old, "--resume ck.pt", repeated),
+                         doctest::Contains("which has augment_shift = 2"), InputError);
   }
   SUBCASE("a config file counts as given") {
     Config config;

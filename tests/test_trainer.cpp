@@ -306,7 +306,7 @@ TEST_CASE("--augment changes what a run learns, and the same seed repeats it exa
   const Dataset data = toy_dataset(100);
   TrainOptions options = short_run();
   const auto plain = trained(data, options);
-  options.augment = augment_policy(true, /*flips=*/true);
+  options.augment = augment_policy(true, 2, /*flips=*/true);
   const auto augmented = trained(data, options);
   CHECK_FALSE(same_tensors(augmented, plain));
   CHECK(same_tensors(trained(data, options), augmented));
@@ -336,7 +336,9 @@ TEST_CASE("a worker shifts images only with --augment, and flips them only with 
   const Hyperparameters hyper = choose_hyperparameters(config);
   CHECK_FALSE(train_options(config, hyper).augment.active());
   config.augment = true;
-  CHECK(train_options(config, hyper).augment.max_shift == 2);
+  CHECK(train_options(config, hyper).augment.max_shift == 1);  // --augment-shift's default
+  config.augment_shift = 3;
+  CHECK(train_options(config, hyper).augment.max_shift == 3);
   CHECK_FALSE(train_options(config, hyper).augment.flips);
   config.dataset = DatasetKind::kFashionMnist;
   CHECK_FALSE(train_options(config, hyper).augment.flips);  // flips cost accuracy: off

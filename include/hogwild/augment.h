@@ -14,12 +14,18 @@ struct AugmentPolicy {
   bool active() const { return max_shift > 0 || flips; }
 };
 
-// --augment: shifts of up to 2 pixels (MNIST's digits sit in a 20x20 box centred in 28x28, so
-// they stay whole); with --augment-flips also mirrors, which config.cpp allows only where a
-// mirrored image is still of its class (Fashion-MNIST's clothes). Flips are off by default:
-// Fashion-MNIST's shoes all point one way, and the seed's small network spends capacity on
-// mirrored ones the test set never shows (docs/accuracy.md, "Shifts without flips").
-AugmentPolicy augment_policy(bool augment, bool flips);
+// The largest shift --augment-shift takes: MNIST's digits sit in a 20x20 box centred in 28x28,
+// so up to 4 pixels each way they stay whole.
+constexpr int kMaxAugmentShift = 4;
+// What --augment shifted by before --augment-shift existed (a checkpoint without the key).
+constexpr int kAugmentShiftBeforeItsKey = 2;
+
+// --augment: shifts of up to `max_shift` pixels each way; with --augment-flips also mirrors,
+// which config.cpp allows only where a mirrored image is still of its class (Fashion-MNIST's
+// clothes). Flips are off by default: Fashion-MNIST's shoes all point one way, and the seed's
+// small network spends capacity on mirrored ones the test set never shows (docs/accuracy.md,
+// "Shifts without flips").
+AugmentPolicy augment_policy(bool augment, int max_shift, bool flips);
 
 struct SampleTransform {
   int dx = 0;  // content moves right by dx and down by dy

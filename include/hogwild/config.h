@@ -38,6 +38,7 @@ struct Config {
   double target_accuracy = 0;     // stop once the test accuracy (%) reaches this; 0: never
   bool drop_last = false;         // DistributedSampler's drop_last instead of padding
   bool augment = false;           // random shifts of each training image, per sample
+  int64_t augment_shift = 1;      // with augment: the largest shift each way, in pixels
   bool augment_flips = false;     // with augment: mirror half of Fashion-MNIST's images too
   double dropout = 0.25;     // share of the 64x5x5 features dropped in training (the seed's: 0.5)
   int64_t max_restarts = 3;  // replacements for failed workers, over the whole run
