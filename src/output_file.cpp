@@ -66,63 +66,87 @@ bool names_stdout(const std::string& path) {
   return path == "-" || path == "/dev/stdout" || path == "/dev/fd/1" || path == "/proc/self/fd/1";
 }
 
+namespace {
+
+// Where a path leads once its symlinks are followed.
+struct Destination {
+  enum class Ends { kStdout, kOpenFile, kPath } ends = Ends::kPath;
+  std::string path;     // kPath: the end of the chain (to create when !exists)
+  bool exists = false;  // kPath: something is there (not a symlink)
+  struct stat info {};  // kPath and exists: what it is
+};
+
+// Follows `path`'s symlinks by hand: a dangling link names the file to create, and the link
+// itself must survive the rename. Standard output and an open file of this process (a pipe, a
+// log: /proc/..., /dev/fd/...) end the walk where they appear. `refuse(why)` makes the error.
+template <class Refuse>
+Destination follow_links(const std::string& path, const Refuse& refuse) {
+  Destination end;
+  if (names_stdout(path)) {
+    end.ends = Destination::Ends::kStdout;
+    return end;
+  }
+  if (path.rfind("/proc/", 0) == 0 || path.rfind("/dev/fd/", 0) == 0) {
+    end.ends = Destination::Ends::kOpenFile;
+    return end;
+  }
+  end.path = path;
+  for (int hop = 0;; ++hop) {
+    if (hop == kMaxSymlinkHops) throw refuse("too many levels of symbolic links");
+    if (::lstat(end.path.c_str(), &end.info) != 0) {
+      if (errno != ENOENT) throw refuse(std::strerror(errno));
+      return end;  // a new file (its directory is checked by the caller)
+    }
+    if (!S_ISLNK(end.info.st_mode)) {
+      end.exists = true;
+      return end;
+    }
+    char link[PATH_MAX];
+    const ssize_t n = ::readlink(end.path.c_str(), link, sizeof link - 1);
+    if (n < 0) throw refuse(std::strerror(errno));
+    const std::string next(link, std::size_t(n));
+    if (names_stdout(next)) {
+      end.ends = Destination::Ends::kStdout;
+      return end;
+    }
+    if (next.rfind("/proc/", 0) == 0) {  // /dev/stderr and the like: an open file, as it is
+      struct stat info {};
+      if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw refuse("is a directory");
+      end.ends = Destination::Ends::kOpenFile;
+      return end;
+    }
+    end.path = next.front() == '/' ? next : directory_of(end.path) + "/" + next;
+  }
+}
+
+}  // namespace
+
 OutputFile::OutputFile(std::string path, std::string flag)
     : path_(std::move(path)), flag_(std::move(flag)) {
   const auto refuse = [&](const std::string& why) {
     return InputError(fmt::format("{} {}: {}", flag_, path_, why));
   };
   if (path_.empty()) throw refuse("empty file name");
-  if (names_stdout(path_)) {
+  const Destination end = follow_links(path_, refuse);
+  if (end.ends == Destination::Ends::kStdout) {
     kind_ = Kind::kStdout;
     return;
   }
-  if (path_.rfind("/proc/", 0) == 0 || path_.rfind("/dev/fd/", 0) == 0) {
-    // An open file of this process (a pipe, a log): written as it is.
+  if (end.ends == Destination::Ends::kOpenFile) {
     kind_ = Kind::kDirect;
     target_ = path_;
     return;
   }
-  // Follow the symlink chain by hand: a dangling link names the file to create, and the
-  // link itself must survive the rename.
-  std::string current = path_;
-  struct stat info {};
-  bool exists = false;
-  for (int hop = 0;; ++hop) {
-    if (hop == kMaxSymlinkHops) throw refuse("too many levels of symbolic links");
-    if (::lstat(current.c_str(), &info) != 0) {
-      if (errno != ENOENT) throw refuse(std::strerror(errno));
-      break;  // a new file (its directory is checked below)
-    }
-    if (!S_ISLNK(info.st_mode)) {
-      exists = true;
-      break;
-    }
-    char link[PATH_MAX];
-    const ssize_t n = ::readlink(current.c_str(), link, sizeof link - 1);
-    if (n < 0) throw refuse(std::strerror(errno));
-    const std::string next(link, std::size_t(n));
-    if (names_stdout(next)) {
-      kind_ = Kind::kStdout;
-      return;
-    }
-    if (next.rfind("/proc/", 0) == 0) {  // /dev/stderr and the like: an open file, as it is
-      if (::stat(path_.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
-        throw refuse("is a directory");
-      kind_ = Kind::kDirect;
-      target_ = path_;
-      return;
-    }
-    current = next.front() == '/' ? next : directory_of(current) + "/" + next;
-  }
-  target_ = current;
-  if (exists && S_ISDIR(info.st_mode)) throw refuse("is a directory; give a file name");
-  if (exists && (S_ISFIFO(info.st_mode) || S_ISCHR(info.st_mode))) {
+  target_ = end.path;
+  const mode_t mode = end.info.st_mode;
+  if (end.exists && S_ISDIR(mode)) throw refuse("is a directory; give a file name");
+  if (end.exists && (S_ISFIFO(mode) || S_ISCHR(mode))) {
     kind_ = Kind::kDirect;
     if (::access(target_.c_str(), W_OK) != 0)
       throw refuse(fmt::format("cannot write: {}", std::strerror(errno)));
     return;
   }
-  if (exists && !S_ISREG(info.st_mode)) {
+  if (end.exists && !S_ISREG(mode)) {
     throw refuse("not a regular file, FIFO or character device; give a file name");
   }
   kind_ = Kind::kReplace;

@@ -35,6 +35,13 @@ std::string write_toml(const TempDir& dir, const std::string& text) {
   return path;
 }
 
+// `toml` without its line `line` (a checkpoint saved before that key existed).
+std::string without_line(std::string toml, const std::string& line) {
+  const auto at = toml.find(line + "\n");
+  REQUIRE_MESSAGE(at != std::string::npos, "no line '" << line << "' in:\n" << toml);
+  return toml.erase(at, line.size() + 1);
+}
+
 }  // namespace
 
 TEST_CASE("defaults: the scaled recipe, its batch and step size") {
@@ -313,10 +320,7 @@ TEST_CASE(
     }
   }
   SUBCASE("a checkpoint saved before --dropout existed trained with the seed's 0.5") {
-    std::string old = saved;
-    const auto at = old.find("dropout = 0.25\n");
-    REQUIRE(at != std::string::npos);
-    old.erase(at, std::string("dropout = 0.25\n").size());
+    const std::string old = without_line(saved, "dropout = 0.25");
     Config config;
     parse({"--resume", "ck.pt"}, config);
     adopt_training_config(old, "--resume ck.pt", config);
@@ -327,10 +331,8 @@ TEST_CASE(
                          doctest::Contains("which has dropout = 0.5"), InputError);
   }
   SUBCASE("a checkpoint saved before --augment-flips existed mirrored Fashion-MNIST's images") {
-    const auto without_flips_key = [](std::string toml) {
-      const auto at = toml.find("augment_flips = false\n");
-      REQUIRE(at != std::string::npos);
-      return toml.erase(at, std::string("augment_flips = false\n").size());
+    const auto without_flips_key = [](const std::string& toml) {
+      return without_line(toml, "augment_flips = false");
     };
     for (const char* dataset : {"fashion-mnist", "mnist"}) {
       CAPTURE(dataset);
@@ -353,10 +355,7 @@ TEST_CASE(
   SUBCASE("a checkpoint saved before --augment-shift existed shifted by up to 2 pixels") {
     Config augmented;
     parse({"--augment"}, augmented);
-    std::string old = training_config_toml(augmented);
-    const auto at = old.find("augment_shift = 1\n");
-    REQUIRE(at != std::string::npos);
-    old.erase(at, std::string("augment_shift = 1\n").size());
+    const std::string old = without_line(training_config_toml(augmented), "augment_shift = 1");
     Config config;
     parse({"--resume", "ck.pt"}, config);
     adopt_training_config(old, "--resume ck.pt", config);
