@@ -5,7 +5,8 @@ import os
 import statistics as st
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-for name, label in [("default.txt", "PyTorch's default init"), ("he.txt", "He init (screen)")]:
+for name, label in [("default.txt", "PyTorch's default init"), ("he.txt", "He init (screen)"),
+                    ("gain1.txt", "gain 1 init (screen)")]:
     path = os.path.join(HERE, name)
     if not os.path.exists(path):
         continue
@@ -23,4 +24,5 @@ from runs import print_runs_by_data  # noqa: E402
 
 print()
 print_runs_by_data(HERE, [("init-none", "default (PyTorch's init), 15 epochs"),
-                          ("init-he", "He init (screen), 15 epochs")])
+                          ("init-he", "He init (screen), 15 epochs"),
+                          ("init-gain1", "gain 1 init (screen), 15 epochs")])
