@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <variant>
 
 #include "hogwild/augment.h"
@@ -379,6 +380,11 @@ CLI::Option* add_field_option(CLI::App& app, const Field& field, Config& from_cl
       field.member);
 }
 
+// True when the config file or a flag set `key` (a value equal to the default counts).
+bool was_given(const Config& config, std::string_view key) {
+  return std::find(config.given.begin(), config.given.end(), key) != config.given.end();
+}
+
 }  // namespace
 
 void apply_toml_file(const std::string& path, Config& config) {
@@ -438,8 +444,7 @@ void adopt_training_config(const std::string& saved_toml, const std::string& sou
   for (const Field& field : kFields) {
     if (field.role != kTraining) continue;
     const std::string was = format_value(saved, field.member);
-    const bool given =
-        std::find(config.given.begin(), config.given.end(), field.key) != config.given.end();
+    const bool given = was_given(config, field.key);
     if (given && format_value(config, field.member) != was) {
       throw InputError(
           fmt::format("{}: {} {} would change the run it continues, which has {} = {}; repeat that "
@@ -514,7 +519,7 @@ void validate(const Config& c) {
     fail("save_model", "'" + c.save_model + "'",
          "the model is binary and --resume reads it back from a file: give a file name");
   }
-  if (!c.augment && std::find(c.given.begin(), c.given.end(), "augment_shift") != c.given.end()) {
+  if (!c.augment && was_given(c, "augment_shift")) {
     fail("augment_shift", std::to_string(c.augment_shift),
          "sets how far --augment shifts the images: add --augment");
   }

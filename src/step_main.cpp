@@ -165,8 +165,8 @@ int run(int argc, char** argv) {
                                  hogwild::UpdateTiming::kDuringBackward);
   std::vector<int64_t> order(std::size_t(data.size()));
   std::iota(order.begin(), order.end(), 0);
-  const hogwild::AugmentPolicy policy =
-      hogwild::augment_policy(o.augment, int(hogwild::Config{}.augment_shift), /*flips=*/false);
+  const hogwild::AugmentPolicy policy =  // the default's shift, as the dropout below
+      hogwild::augment_policy(o.augment, int(config.augment_shift), /*flips=*/false);
   const auto draws = [&](int64_t epoch) {
     return hogwild::EpochDraws{uint64_t(epoch), policy, hogwild::augment_key(1, epoch),
                                config.dropout};  // the default's p: hogwild_train's step
